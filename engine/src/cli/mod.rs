@@ -1,0 +1,93 @@
+//! The `tocsin` subcommands: `serve`, `plugin list|describe|invoke`, `validate`.
+
+mod plugin;
+mod serve;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "tocsin", version, about = "Incident-response engine: YAML runbooks and escalations, every side effect a sandboxed WebAssembly plugin")]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "TOCSIN_LOG_FORMAT")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// Where configuration comes from; shared by the commands that load plugins.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// Directory of YAML configuration documents (`kind: Plugin`, …).
+    #[arg(long, env = "TOCSIN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// YAML file mapping secret names to values (else `TOCSIN_SECRET_<NAME>` variables).
+    #[arg(long, env = "TOCSIN_SECRETS_FILE")]
+    pub secrets_file: Option<PathBuf>,
+    /// Directory of the engine's data (the redb file, the plugin compile cache).
+    #[arg(long, env = "TOCSIN_DATA_DIR", default_value = "./tocsin-data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the engine: HTTP API on loopback, plugins loaded and precompiled.
+    Serve(serve::ServeArgs),
+    /// Inspect and try plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// Check runbooks (files or directories) and report located diagnostics.
+    Validate(validate::ValidateArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Plugin(cmd) => plugin::run(cmd).await,
+            Command::Validate(args) => validate::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("TOCSIN_LOG").unwrap_or_else(|_| EnvFilter::new("info,wasmtime=warn,cranelift=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

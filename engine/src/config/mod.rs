@@ -1,0 +1,23 @@
+//! Operator configuration: `kind: Plugin` documents (YAML, one or more per file) and secret
+//! values. Turns them into the specs `plugin/` consumes; knows nothing of wasmtime or storage.
+
+mod plugin_doc;
+mod secrets;
+
+pub use plugin_doc::{PluginDoc, load_config_dir, parse_plugin_docs};
+pub use secrets::SecretStore;
+
+use std::path::PathBuf;
+
+/// A configuration document could not be used. Every variant names the file and the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Yaml { path: PathBuf, message: String },
+    #[error("{path}: document {index}: `{field}`: {message}")]
+    Field { path: PathBuf, index: usize, field: String, message: String },
+    #[error("{path}: document {index}: unknown kind `{kind}` (known kinds: Plugin)")]
+    UnknownKind { path: PathBuf, index: usize, kind: String },
+}

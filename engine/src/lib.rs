@@ -1,0 +1,11 @@
+//! Tocsin: an incident-response engine. YAML runbooks and escalation workflows; every side effect
+//! runs as a sandboxed WebAssembly component. See ARCHITECTURE.md for the codemap and invariants.
+
+pub mod cli;
+pub mod config;
+pub mod model;
+pub mod oncall;
+pub mod plugin;
+pub mod runbook;
+pub mod server;
+pub mod store;

@@ -1,0 +1,112 @@
+//! The HTTP server: routes, error mapping and the listener. Binds to loopback unless told
+//! otherwise. Knows nothing of redb or wasmtime types (it calls `store/` and `plugin/`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use crate::plugin::{CallContext, InvokeError, PluginHost};
+use crate::store::Store;
+
+/// What the handlers share.
+pub struct AppState {
+    pub plugins: PluginHost,
+    pub store: Store,
+}
+
+/// Largest request body accepted (bytes).
+const MAX_BODY: usize = 1024 * 1024;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/plugins", get(list_plugins))
+        .route("/v1/plugins/{instance}", get(describe_plugin))
+        .route("/v1/plugins/{instance}/actions/{action}", post(invoke_action))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    match state.store.schema_version() {
+        Ok(v) => Json(serde_json::json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "schema_version": v,
+            "plugin_instances": state.plugins.instance_names(),
+        }))
+        .into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "store-unavailable", &e.to_string()),
+    }
+}
+
+async fn list_plugins(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "instances": state.plugins.instances() }))
+}
+
+async fn describe_plugin(State(state): State<Arc<AppState>>, Path(instance): Path<String>) -> Response {
+    match state.plugins.manifest(&instance) {
+        Some(m) => Json(m).into_response(),
+        None => error(StatusCode::NOT_FOUND, "unknown-instance", &format!("no plugin instance `{instance}`")),
+    }
+}
+
+async fn invoke_action(
+    State(state): State<Arc<AppState>>,
+    Path((instance, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    let input: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "invalid-json", &format!("request body is not JSON: {e}")),
+    };
+    match state.plugins.invoke(&instance, &action, &input, CallContext::default()).await {
+        Ok(output) => Json(serde_json::json!({ "output": output })).into_response(),
+        Err(e) => {
+            let status = match &e {
+                InvokeError::UnknownInstance { .. } | InvokeError::UnknownAction { .. } => StatusCode::NOT_FOUND,
+                InvokeError::InvalidInput { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                InvokeError::Denied { .. } => StatusCode::FORBIDDEN,
+                InvokeError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+                _ => StatusCode::BAD_GATEWAY,
+            };
+            error(status, e.kind(), &e.to_string())
+        }
+    }
+}
+
+fn error(status: StatusCode, kind: &str, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": kind, "message": message }))).into_response()
+}
+
+/// Serve until ctrl-c / SIGTERM. Prints the bound address on stdout (tests start on port 0).
+pub async fn serve(state: Arc<AppState>, listen: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let local = listener.local_addr()?;
+    println!("tocsin listening on http://{local}");
+    tracing::info!(%local, "listening");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,58 @@
+//! "Any language": a plugin written in Python, built by componentize-py (PyPI) from
+//! tests/plugins/python/app.py against wit/, loaded and invoked by the same host.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::json;
+use tocsin::plugin::{InvokeError, PluginSource};
+
+use crate::helpers::*;
+
+/// Build the Python component (once per test run) into the target directory.
+fn python_component() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let out = workspace().join("target/peers/python-plugin.wasm");
+            let tool = peer_bin().join("componentize-py");
+            assert!(
+                tool.exists(),
+                "componentize-py is not installed at {}; run `cargo xtask test` (it installs the test peers)",
+                tool.display()
+            );
+            let status = Command::new(&tool)
+                .current_dir(workspace().join("tests/plugins/python"))
+                .args(["-d", "../../../wit", "-w", "action-plugin", "componentize", "app", "-o"])
+                .arg(&out)
+                .status()
+                .expect("run componentize-py");
+            assert!(status.success(), "componentize-py failed");
+            out
+        })
+        .clone()
+}
+
+#[tokio::test]
+async fn a_python_plugin_describes_itself_and_runs_actions() {
+    let mut s = spec("greeter", PluginSource::Path(python_component()));
+    s.config = json!({"greeting": "Bonjour"});
+    let host = host_with(vec![s]).await;
+
+    let manifest = host.manifest("greeter").unwrap();
+    assert_eq!(manifest.name, "pygreeter");
+    let actions: Vec<_> = manifest.actions.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(actions, ["greet", "sum"]);
+
+    let out = invoke(&host, "greeter", "greet", json!({"name": "Ada"})).await.unwrap();
+    assert_eq!(out["greeting"], "Bonjour, Ada!", "the operator's config reached the plugin");
+    assert!(!out["invocation"].as_str().unwrap().is_empty());
+    let out = invoke(&host, "greeter", "greet", json!({"name": "Ada", "shout": true})).await.unwrap();
+    assert_eq!(out["greeting"], "BONJOUR, ADA!");
+    let out = invoke(&host, "greeter", "sum", json!({"values": [1, 2.5, 3]})).await.unwrap();
+    assert_eq!(out["sum"], 6.5);
+
+    // The host checks the Python plugin's schemas exactly as it does a Rust plugin's.
+    let err = invoke(&host, "greeter", "greet", json!({"name": ""})).await.unwrap_err();
+    assert!(matches!(err, InvokeError::InvalidInput { .. }), "{err}");
+}
