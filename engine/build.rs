@@ -21,8 +21,12 @@ const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "plugin";
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let workspace = manifest_dir.parent().expect("engine/ lives in the workspace").to_path_buf();
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir
+        .parent()
+        .expect("engine/ lives in the workspace")
+        .to_path_buf();
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     // <target>/<profile>/build/tocsin-<hash>/out -> <target>/wasm-plugins: stable across hashes.
     let target_dir = out_dir
@@ -57,7 +61,9 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().expect("run the nested cargo build of the plugins");
+    let status = cmd
+        .status()
+        .expect("run the nested cargo build of the plugins");
     assert!(
         status.success(),
         "building the plugins for {TARGET} failed (is the target installed? `rustup target add {TARGET}`)"
@@ -68,26 +74,50 @@ fn main() {
     for (package, embedded) in PLUGINS {
         let stem = package.replace('-', "_");
         let wasm = artifacts.join(format!("{stem}.wasm"));
-        assert!(wasm.exists(), "the nested build did not produce {}", wasm.display());
+        assert!(
+            wasm.exists(),
+            "the nested build did not produce {}",
+            wasm.display()
+        );
         rerun_from_dep_info(&artifacts.join(format!("{stem}.d")));
-        let konst = package.trim_start_matches("tocsin-plugin-").replace('-', "_").to_uppercase();
+        let konst = package
+            .trim_start_matches("tocsin-plugin-")
+            .replace('-', "_")
+            .to_uppercase();
         if *embedded {
-            writeln!(generated, "pub const {konst}: &[u8] = include_bytes!({:?});", wasm.display().to_string()).unwrap();
+            writeln!(
+                generated,
+                "pub const {konst}: &[u8] = include_bytes!({:?});",
+                wasm.display().to_string()
+            )
+            .unwrap();
         } else {
-            writeln!(generated, "pub const {konst}_PATH: &str = {:?};", wasm.display().to_string()).unwrap();
+            writeln!(
+                generated,
+                "pub const {konst}_PATH: &str = {:?};",
+                wasm.display().to_string()
+            )
+            .unwrap();
         }
     }
     fs::write(out_dir.join("plugin_artifacts.rs"), generated).expect("write plugin_artifacts.rs");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={}", workspace.join("wit").display());
-    println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("Cargo.lock").display()
+    );
 }
 
 /// `foo.wasm: a.rs b.rs ...` — every source the artifact was built from.
 fn rerun_from_dep_info(dep_file: &Path) {
-    let Ok(text) = fs::read_to_string(dep_file) else { return };
+    let Ok(text) = fs::read_to_string(dep_file) else {
+        return;
+    };
     for line in text.lines() {
-        let Some((_, deps)) = line.split_once(": ") else { continue };
+        let Some((_, deps)) = line.split_once(": ") else {
+            continue;
+        };
         let mut current = String::new();
         let mut chars = deps.chars().peekable();
         while let Some(c) = chars.next() {

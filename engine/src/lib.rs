@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod exec;
 pub mod model;
 pub mod oncall;
 pub mod plugin;

@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tocsin::plugin::{CallContext, HostOptions, InstanceSpec, InvokeError, Limits, PluginHost, PluginSource, builtin};
+use tocsin::plugin::{
+    CallContext, HostOptions, InstanceSpec, InvokeError, Limits, PluginHost, PluginSource, builtin,
+};
 
 pub fn testbed() -> PluginSource {
     PluginSource::Path(PathBuf::from(builtin::TESTBED_PATH))
@@ -36,24 +38,36 @@ pub async fn invoke(
     action: &str,
     input: serde_json::Value,
 ) -> Result<serde_json::Value, InvokeError> {
-    host.invoke(instance, action, &input, CallContext::default()).await
+    host.invoke(instance, action, &input, CallContext::default())
+        .await
 }
 
 /// A one-route HTTP server on loopback; returns its address. The handler gets the method, the
 /// headers and the body and returns (status, body, delay before answering).
 pub async fn http_peer<F>(handler: F) -> SocketAddr
 where
-    F: Fn(axum::http::Method, axum::http::HeaderMap, String) -> (u16, String, Duration) + Send + Sync + Clone + 'static,
+    F: Fn(axum::http::Method, axum::http::HeaderMap, String) -> (u16, String, Duration)
+        + Send
+        + Sync
+        + Clone
+        + 'static,
 {
     use axum::response::IntoResponse;
-    let app = axum::Router::new().fallback(move |method: axum::http::Method, headers: axum::http::HeaderMap, body: String| {
-        let handler = handler.clone();
-        async move {
-            let (status, body, delay) = handler(method, headers, body);
-            tokio::time::sleep(delay).await;
-            (axum::http::StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], body).into_response()
-        }
-    });
+    let app = axum::Router::new().fallback(
+        move |method: axum::http::Method, headers: axum::http::HeaderMap, body: String| {
+            let handler = handler.clone();
+            async move {
+                let (status, body, delay) = handler(method, headers, body);
+                tokio::time::sleep(delay).await;
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [("content-type", "application/json")],
+                    body,
+                )
+                    .into_response()
+            }
+        },
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
@@ -78,7 +92,10 @@ pub fn tocsin_bin() -> &'static str {
 }
 
 pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The test venv's bin directory (made by `cargo xtask test`).

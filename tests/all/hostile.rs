@@ -28,7 +28,11 @@ async fn hostile_host(silent_http_port: u16, open_tcp_port: u16) -> PluginHost {
 }
 
 /// Runs well-behaved echo calls in a loop until stopped; counts successes, panics on failure.
-fn spawn_bystanders(host: Arc<PluginHost>, stop: Arc<AtomicBool>, ok: Arc<AtomicU64>) -> Vec<tokio::task::JoinHandle<()>> {
+fn spawn_bystanders(
+    host: Arc<PluginHost>,
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicU64>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     (0..4)
         .map(|i| {
             let (host, stop, ok) = (host.clone(), stop.clone(), ok.clone());
@@ -69,84 +73,176 @@ async fn every_hostile_behaviour_fails_only_its_own_call() {
 
     let timed = |started: Instant, what: &str| {
         let took = started.elapsed();
-        assert!(took < deadline + UNWIND_SLACK, "{what} took {took:?}, past its deadline");
+        assert!(
+            took < deadline + UNWIND_SLACK,
+            "{what} took {took:?}, past its deadline"
+        );
     };
 
     // Infinite loop: interrupted at the deadline.
     let t = Instant::now();
-    let err = invoke(&host, "hostile", "spin", json!({})).await.unwrap_err();
+    let err = invoke(&host, "hostile", "spin", json!({}))
+        .await
+        .unwrap_err();
     assert!(matches!(err, InvokeError::Timeout { .. }), "spin: {err}");
     assert!(err.to_string().contains("limits.timeout_ms"), "{err}");
     timed(t, "spin");
 
     // Memory bomb: stopped at the memory cap.
     let t = Instant::now();
-    let err = invoke(&host, "hostile", "memory-bomb", json!({})).await.unwrap_err();
-    assert!(matches!(err, InvokeError::Memory { limit_mb: 64, .. }), "memory-bomb: {err}");
+    let err = invoke(&host, "hostile", "memory-bomb", json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, InvokeError::Memory { limit_mb: 64, .. }),
+        "memory-bomb: {err}"
+    );
     timed(t, "memory-bomb");
 
     // Stack overflow: a trap, not a crash of the host.
-    let err = invoke(&host, "hostile", "stack-overflow", json!({})).await.unwrap_err();
-    assert!(matches!(err, InvokeError::Trap { .. }), "stack-overflow: {err}");
+    let err = invoke(&host, "hostile", "stack-overflow", json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, InvokeError::Trap { .. }),
+        "stack-overflow: {err}"
+    );
     assert!(err.to_string().contains("stack overflow"), "{err}");
+    // Large frames overflow the guest's in-memory stack first: still only this call's trap.
+    let err = invoke(&host, "hostile", "shadow-stack-overflow", json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, InvokeError::Trap { .. }),
+        "shadow-stack-overflow: {err}"
+    );
+    assert!(
+        err.to_string().contains("out of bounds memory access"),
+        "{err}"
+    );
 
     // Panic: a trap whose message carries the guest's panic text.
-    let err = invoke(&host, "hostile", "panic", json!({})).await.unwrap_err();
+    let err = invoke(&host, "hostile", "panic", json!({}))
+        .await
+        .unwrap_err();
     assert!(matches!(err, InvokeError::Trap { .. }), "panic: {err}");
     assert!(err.to_string().contains("panics on purpose"), "{err}");
 
     // 100 MB output: over the 64 MB memory cap it cannot even be built...
-    let err = invoke(&host, "hostile", "huge-output", json!({})).await.unwrap_err();
-    assert!(matches!(err, InvokeError::Memory { .. }), "huge-output (64 MB): {err}");
-    // ...and with room to build it, the output cap refuses it.
-    let err = invoke(&host, "roomy", "huge-output", json!({})).await.unwrap_err();
-    assert!(matches!(err, InvokeError::OutputTooLarge { limit: 1048576, .. }), "huge-output (512 MB): {err}");
-
-    // Forbidden HTTP host.
-    let err = invoke(&host, "hostile", "http-get", json!({"target": "http://169.254.169.254/latest/meta-data/"}))
+    let err = invoke(&host, "hostile", "huge-output", json!({}))
         .await
         .unwrap_err();
-    assert!(matches!(err, InvokeError::Denied { .. }), "forbidden host: {err}");
+    assert!(
+        matches!(err, InvokeError::Memory { .. }),
+        "huge-output (64 MB): {err}"
+    );
+    // ...and with room to build it, the output cap refuses it.
+    let err = invoke(&host, "roomy", "huge-output", json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, InvokeError::OutputTooLarge { limit: 1048576, .. }),
+        "huge-output (512 MB): {err}"
+    );
+
+    // Forbidden HTTP host.
+    let err = invoke(
+        &host,
+        "hostile",
+        "http-get",
+        json!({"target": "http://169.254.169.254/latest/meta-data/"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, InvokeError::Denied { .. }),
+        "forbidden host: {err}"
+    );
     assert!(err.to_string().contains("allow.http"), "{err}");
 
     // Never-returning HTTP call (granted origin, the peer never answers): ends at the deadline.
     let t = Instant::now();
-    let err = invoke(&host, "hostile", "http-get", json!({"target": format!("http://127.0.0.1:{}/", silent.port())}))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, InvokeError::Timeout { .. }), "never-returning HTTP: {err}");
+    let err = invoke(
+        &host,
+        "hostile",
+        "http-get",
+        json!({"target": format!("http://127.0.0.1:{}/", silent.port())}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, InvokeError::Timeout { .. }),
+        "never-returning HTTP: {err}"
+    );
     timed(t, "never-returning HTTP");
 
     // The host filesystem does not exist for a plugin.
-    let err = invoke(&host, "hostile", "read-file", json!({"target": "/etc/passwd"})).await.unwrap_err();
+    let err = invoke(
+        &host,
+        "hostile",
+        "read-file",
+        json!({"target": "/etc/passwd"}),
+    )
+    .await
+    .unwrap_err();
     assert!(!err.to_string().contains("root:"), "{err}");
     assert!(err.to_string().contains("/etc/passwd"), "{err}");
 
     // No environment variables and no arguments.
     std::env::var("PATH").expect("the test process has a PATH");
-    let out = invoke(&host, "hostile", "read-env", json!({})).await.unwrap();
+    let out = invoke(&host, "hostile", "read-env", json!({}))
+        .await
+        .unwrap();
     assert_eq!(out["text"], "vars=[] args=[]");
 
     // A socket to a non-granted address is refused and named.
-    let err = invoke(&host, "hostile", "tcp-connect", json!({"target": format!("127.0.0.1:{not_granted_port}")}))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, InvokeError::Denied { .. }), "tcp to a non-granted port: {err}");
+    let err = invoke(
+        &host,
+        "hostile",
+        "tcp-connect",
+        json!({"target": format!("127.0.0.1:{not_granted_port}")}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, InvokeError::Denied { .. }),
+        "tcp to a non-granted port: {err}"
+    );
     assert!(err.to_string().contains("allow.tcp"), "{err}");
     // ...while the granted one connects (the grant works; the denial is not blanket).
-    let out = invoke(&host, "hostile", "tcp-connect", json!({"target": format!("127.0.0.1:{open_port}")})).await.unwrap();
+    let out = invoke(
+        &host,
+        "hostile",
+        "tcp-connect",
+        json!({"target": format!("127.0.0.1:{open_port}")}),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["text"], format!("connected to 127.0.0.1:{open_port}"));
     // An instance with no TCP grant at all cannot connect anywhere.
-    let err = invoke(&host, "good", "tcp-connect", json!({"target": format!("127.0.0.1:{open_port}")})).await.unwrap_err();
-    assert!(matches!(err, InvokeError::Denied { .. } | InvokeError::Action { .. }), "{err}");
+    let err = invoke(
+        &host,
+        "good",
+        "tcp-connect",
+        json!({"target": format!("127.0.0.1:{open_port}")}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, InvokeError::Denied { .. } | InvokeError::Action { .. }),
+        "{err}"
+    );
 
     // A log flood is capped and does not fail the call.
-    let out = invoke(&host, "hostile", "log-flood", json!({})).await.unwrap();
+    let out = invoke(&host, "roomy", "log-flood", json!({}))
+        .await
+        .unwrap();
     assert_eq!(out["text"], "done");
 
     stop.store(true, Ordering::Relaxed);
     for b in bystanders {
-        b.await.expect("a bystander call failed while hostile calls ran");
+        b.await
+            .expect("a bystander call failed while hostile calls ran");
     }
     assert!(ok.load(Ordering::Relaxed) > 0, "bystanders made progress");
 }
@@ -164,11 +260,17 @@ async fn concurrent_spinning_plugins_all_end_at_their_deadlines() {
         })
         .collect();
     // While six loops spin on two workers, a well-behaved call still completes.
-    let out = invoke(&host, "good", "echo", json!({"message": "still here"})).await.unwrap();
+    let out = invoke(&host, "good", "echo", json!({"message": "still here"}))
+        .await
+        .unwrap();
     assert_eq!(out["message"], "still here");
     for s in spinners {
         let err = s.await.unwrap().unwrap_err();
         assert!(matches!(err, InvokeError::Timeout { .. }), "{err}");
     }
-    assert!(t.elapsed() < Duration::from_millis(800) + UNWIND_SLACK, "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(800) + UNWIND_SLACK,
+        "took {:?}",
+        t.elapsed()
+    );
 }

@@ -4,6 +4,10 @@
 mod cli;
 mod helpers;
 mod hostile;
+mod oncall_api;
+mod oncall_cli;
+mod oncall_support;
+mod other_languages;
 mod plugin_host;
-mod python_plugin;
+mod runbook_exec;
 mod serve;

@@ -19,14 +19,26 @@ impl Drop for Server {
 
 fn start(data_dir: &std::path::Path, config_dir: Option<&std::path::Path>) -> Server {
     let mut cmd = Command::new(tocsin_bin());
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir);
     if let Some(c) = config_dir {
         cmd.arg("--config").arg(c);
     }
-    let mut child = cmd.env("TOCSIN_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let mut child = cmd
+        .env("TOCSIN_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("tocsin listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_owned();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("tocsin listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
     Server { child, base }
 }
 
@@ -34,17 +46,39 @@ fn start(data_dir: &std::path::Path, config_dir: Option<&std::path::Path>) -> Se
 fn serve_answers_healthz_and_invokes_plugins_over_http() {
     let data = tempfile::tempdir().unwrap();
     let config = tempfile::tempdir().unwrap();
-    std::fs::write(config.path().join("p.yaml"), "kind: Plugin\nname: pager-console\nplugin: console\n").unwrap();
+    std::fs::write(
+        config.path().join("p.yaml"),
+        "kind: Plugin\nname: pager-console\nplugin: console\n",
+    )
+    .unwrap();
     let server = start(data.path(), Some(config.path()));
-    assert!(server.base.starts_with("http://127.0.0.1:"), "{}", server.base);
+    assert!(
+        server.base.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.base
+    );
 
     let client = reqwest::blocking::Client::new();
-    let health: serde_json::Value = client.get(format!("{}/healthz", server.base)).send().unwrap().json().unwrap();
+    let health: serde_json::Value = client
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     assert_eq!(health["status"], "ok");
     let instances = health["plugin_instances"].as_array().unwrap();
-    assert!(instances.iter().any(|i| i == "console") && instances.iter().any(|i| i == "pager-console"), "{health}");
+    assert!(
+        instances.iter().any(|i| i == "console") && instances.iter().any(|i| i == "pager-console"),
+        "{health}"
+    );
     assert!(data.path().join("tocsin.redb").exists());
-    assert!(std::fs::read_dir(data.path().join("plugin-cache")).unwrap().count() >= 1, "plugins were precompiled");
+    assert!(
+        std::fs::read_dir(data.path().join("plugin-cache"))
+            .unwrap()
+            .count()
+            >= 1,
+        "plugins were precompiled"
+    );
 
     let resp = client
         .post(format!("{}/v1/plugins/console/actions/notify", server.base))
@@ -55,15 +89,27 @@ fn serve_answers_healthz_and_invokes_plugins_over_http() {
     let v: serde_json::Value = resp.json().unwrap();
     assert_eq!(v["output"]["delivered"], true);
 
-    let resp = client.post(format!("{}/v1/plugins/console/actions/notify", server.base)).body(r#"{"nope":1}"#).send().unwrap();
+    let resp = client
+        .post(format!("{}/v1/plugins/console/actions/notify", server.base))
+        .body(r#"{"nope":1}"#)
+        .send()
+        .unwrap();
     assert_eq!(resp.status(), 422);
     let v: serde_json::Value = resp.json().unwrap();
     assert_eq!(v["error"], "invalid-input");
     assert!(v["message"].as_str().unwrap().contains("message"), "{v}");
 
-    let resp = client.post(format!("{}/v1/plugins/console/actions/notify", server.base)).body("not json").send().unwrap();
+    let resp = client
+        .post(format!("{}/v1/plugins/console/actions/notify", server.base))
+        .body("not json")
+        .send()
+        .unwrap();
     assert_eq!(resp.status(), 400);
-    let resp = client.post(format!("{}/v1/plugins/sms/actions/send", server.base)).body("{}").send().unwrap();
+    let resp = client
+        .post(format!("{}/v1/plugins/sms/actions/send", server.base))
+        .body("{}")
+        .send()
+        .unwrap();
     assert_eq!(resp.status(), 404);
 }
 
@@ -79,5 +125,8 @@ fn a_second_server_on_the_same_data_directory_is_refused_clearly() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("tocsin.redb") && err.contains("another `tocsin serve`"), "{err}");
+    assert!(
+        err.contains("tocsin.redb") && err.contains("another `tocsin serve`"),
+        "{err}"
+    );
 }

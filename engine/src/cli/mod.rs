@@ -1,6 +1,10 @@
 //! The `tocsin` subcommands: `serve`, `plugin list|describe|invoke`, `validate`.
 
+mod apply;
+mod exec;
+mod oncall;
 mod plugin;
+mod run;
 mod serve;
 mod validate;
 
@@ -10,7 +14,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "tocsin", version, about = "Incident-response engine: YAML runbooks and escalations, every side effect a sandboxed WebAssembly plugin")]
+#[command(
+    name = "tocsin",
+    version,
+    about = "Incident-response engine: YAML runbooks and escalations, every side effect a sandboxed WebAssembly plugin"
+)]
 pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "TOCSIN_LOG_FORMAT")]
@@ -54,12 +62,25 @@ enum Command {
     Plugin(plugin::PluginCommand),
     /// Check runbooks (files or directories) and report located diagnostics.
     Validate(validate::ValidateArgs),
+    /// Run a runbook and print a line per step (uses a running server, else --data-dir).
+    Run(run::RunArgs),
+    /// List, show, signal and cancel runbook executions.
+    #[command(subcommand)]
+    Exec(exec::ExecCommand),
+    /// Load contacts and on-call schedules (kind: Contact, kind: OnCallSchedule) from YAML.
+    Apply(apply::ApplyArgs),
+    /// Who is on call, the next hand-off, and shifts as a week view.
+    #[command(subcommand)]
+    Oncall(oncall::OncallCommand),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -71,6 +92,10 @@ pub fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Plugin(cmd) => plugin::run(cmd).await,
             Command::Validate(args) => validate::run(args).await,
+            Command::Run(args) => run::run(args).await,
+            Command::Exec(cmd) => exec::run(cmd).await,
+            Command::Apply(args) => apply::run(args).await,
+            Command::Oncall(cmd) => oncall::run(cmd).await,
         }
     });
     match result {
@@ -84,8 +109,11 @@ pub fn main() -> ExitCode {
 
 fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("TOCSIN_LOG").unwrap_or_else(|_| EnvFilter::new("info,wasmtime=warn,cranelift=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_env("TOCSIN_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,wasmtime=warn,cranelift=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

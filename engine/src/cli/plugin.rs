@@ -7,7 +7,9 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use crate::config::{SecretStore, load_config_dir};
-use crate::plugin::{CallContext, CompileCache, HostOptions, InstanceSpec, PluginHost, PluginSource, builtin};
+use crate::plugin::{
+    CallContext, CompileCache, HostOptions, InstanceSpec, PluginHost, PluginSource, builtin,
+};
 
 use super::{ConfigArgs, OutputFormat};
 
@@ -63,21 +65,31 @@ pub async fn build_host(cfg: &ConfigArgs, use_cache: bool) -> anyhow::Result<Opt
     Ok(Some(host))
 }
 
-async fn build_host_with(cfg: &ConfigArgs, use_cache: bool, extra: Option<InstanceSpec>) -> anyhow::Result<PluginHost> {
+async fn build_host_with(
+    cfg: &ConfigArgs,
+    use_cache: bool,
+    extra: Option<InstanceSpec>,
+) -> anyhow::Result<PluginHost> {
     let secrets = load_secrets(cfg)?;
     let mut specs = match &cfg.config {
         Some(dir) => load_config_dir(dir, &secrets)?,
         None => Vec::new(),
     };
     if !specs.iter().any(|s| s.name == DEFAULT_CONSOLE_INSTANCE) {
-        specs.push(InstanceSpec::new(DEFAULT_CONSOLE_INSTANCE, PluginSource::Builtin("console".into())));
+        specs.push(InstanceSpec::new(
+            DEFAULT_CONSOLE_INSTANCE,
+            PluginSource::Builtin("console".into()),
+        ));
     }
     specs.extend(extra);
-    let cache = (use_cache || cfg.data_dir.exists()).then(|| CompileCache::new(cfg.data_dir.join("plugin-cache")));
+    let cache = (use_cache || cfg.data_dir.exists())
+        .then(|| CompileCache::new(cfg.data_dir.join("plugin-cache")));
     let mut host = PluginHost::new(HostOptions { cache })?;
     for spec in specs {
         let name = spec.name.clone();
-        host.add_instance(spec).await.with_context(|| format!("configuring plugin instance `{name}`"))?;
+        host.add_instance(spec)
+            .await
+            .with_context(|| format!("configuring plugin instance `{name}`"))?;
     }
     Ok(host)
 }
@@ -106,12 +118,18 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
             let host = build_host_with(&config, false, None).await?;
             let instances = host.instances();
             match format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({
-                    "instances": instances,
-                    "builtins": builtin::BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
-                }))?),
+                OutputFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "instances": instances,
+                        "builtins": builtin::BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+                    }))?
+                ),
                 OutputFormat::Text => {
-                    println!("{:<16} {:<12} {:<9} {:<28} GRANTS", "INSTANCE", "PLUGIN", "VERSION", "ACTIONS");
+                    println!(
+                        "{:<16} {:<12} {:<9} {:<28} GRANTS",
+                        "INSTANCE", "PLUGIN", "VERSION", "ACTIONS"
+                    );
                     for i in &instances {
                         let mut grants = Vec::new();
                         grants.extend(i.granted_http.iter().map(|h| format!("http {h}")));
@@ -123,16 +141,31 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
                             i.plugin,
                             i.version,
                             i.actions.join(","),
-                            if grants.is_empty() { "-".to_owned() } else { grants.join(", ") }
+                            if grants.is_empty() {
+                                "-".to_owned()
+                            } else {
+                                grants.join(", ")
+                            }
                         );
                     }
                     println!();
-                    println!("built-in plugins: {}", builtin::BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "));
+                    println!(
+                        "built-in plugins: {}",
+                        builtin::BUILTIN
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        PluginCommand::Describe { name, config, format } => {
+        PluginCommand::Describe {
+            name,
+            config,
+            format,
+        } => {
             let mut host = build_host_with(&config, false, None).await?;
             let manifest = match host.manifest(&name) {
                 Some(m) => m.clone(),
@@ -146,8 +179,16 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
             match format {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&manifest)?),
                 OutputFormat::Text => {
-                    println!("{} {} — {}", manifest.name, manifest.version, manifest.description);
-                    println!("requests: http [{}]  tcp [{}]  secrets [{}]", manifest.requests.http.join(", "), manifest.requests.tcp.join(", "), manifest.requests.secrets.join(", "));
+                    println!(
+                        "{} {} — {}",
+                        manifest.name, manifest.version, manifest.description
+                    );
+                    println!(
+                        "requests: http [{}]  tcp [{}]  secrets [{}]",
+                        manifest.requests.http.join(", "),
+                        manifest.requests.tcp.join(", "),
+                        manifest.requests.secrets.join(", ")
+                    );
                     println!("config schema: {}", manifest.config_schema);
                     for a in &manifest.actions {
                         println!();
@@ -159,9 +200,18 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        PluginCommand::Invoke { name, action, input, allow_http, allow_tcp, secrets, plugin_config, config } => {
-            let input: serde_json::Value =
-                serde_json::from_str(&input).with_context(|| format!("--input is not JSON: {input}"))?;
+        PluginCommand::Invoke {
+            name,
+            action,
+            input,
+            allow_http,
+            allow_tcp,
+            secrets,
+            plugin_config,
+            config,
+        } => {
+            let input: serde_json::Value = serde_json::from_str(&input)
+                .with_context(|| format!("--input is not JSON: {input}"))?;
             let probe = build_host_with(&config, false, None).await?;
             let (host, instance) = if probe.manifest(&name).is_some() {
                 (probe, name.clone())
@@ -173,14 +223,24 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
                 let mut spec = InstanceSpec::new("adhoc", source);
                 spec.grant.http = allow_http;
                 spec.grant.tcp = allow_tcp;
-                spec.secret_values = secrets.iter().filter_map(|n| store.get(n).map(|v| (n.clone(), v))).collect();
+                spec.secret_values = secrets
+                    .iter()
+                    .filter_map(|n| store.get(n).map(|v| (n.clone(), v)))
+                    .collect();
                 spec.grant.secrets = secrets;
                 if let Some(c) = plugin_config {
-                    spec.config = serde_json::from_str(&c).with_context(|| "--plugin-config is not JSON")?;
+                    spec.config =
+                        serde_json::from_str(&c).with_context(|| "--plugin-config is not JSON")?;
                 }
-                (build_host_with(&config, false, Some(spec)).await?, "adhoc".to_owned())
+                (
+                    build_host_with(&config, false, Some(spec)).await?,
+                    "adhoc".to_owned(),
+                )
             };
-            match host.invoke(&instance, &action, &input, CallContext::default()).await {
+            match host
+                .invoke(&instance, &action, &input, CallContext::default())
+                .await
+            {
                 Ok(output) => {
                     println!("{}", serde_json::to_string_pretty(&output)?);
                     Ok(ExitCode::SUCCESS)

@@ -35,5 +35,9 @@ pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         }
         OutputFormat::Json => println!("{}", report.render_json()),
     }
-    Ok(if report.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if report.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

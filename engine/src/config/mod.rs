@@ -1,6 +1,7 @@
 //! Operator configuration: `kind: Plugin` documents (YAML, one or more per file) and secret
 //! values. Turns them into the specs `plugin/` consumes; knows nothing of wasmtime or storage.
 
+pub mod oncall_docs;
 mod plugin_doc;
 mod secrets;
 
@@ -13,11 +14,23 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Yaml { path: PathBuf, message: String },
     #[error("{path}: document {index}: `{field}`: {message}")]
-    Field { path: PathBuf, index: usize, field: String, message: String },
+    Field {
+        path: PathBuf,
+        index: usize,
+        field: String,
+        message: String,
+    },
     #[error("{path}: document {index}: unknown kind `{kind}` (known kinds: Plugin)")]
-    UnknownKind { path: PathBuf, index: usize, kind: String },
+    UnknownKind {
+        path: PathBuf,
+        index: usize,
+        kind: String,
+    },
 }

@@ -67,9 +67,16 @@ struct KindOnly {
 
 /// Parse every `---`-separated document of a file. Documents of other kinds are skipped (they
 /// belong to other modules); a document with no `kind` is an error.
-pub fn parse_plugin_docs(path: &Path, text: &str, secrets: &SecretStore) -> Result<Vec<InstanceSpec>, ConfigError> {
-    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text)
-        .map_err(|e| ConfigError::Yaml { path: path.to_owned(), message: e.to_string() })?;
+pub fn parse_plugin_docs(
+    path: &Path,
+    text: &str,
+    secrets: &SecretStore,
+) -> Result<Vec<InstanceSpec>, ConfigError> {
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(text).map_err(|e| ConfigError::Yaml {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
     let mut out = Vec::new();
     for (i, value) in docs.into_iter().enumerate() {
         let index = i + 1;
@@ -82,29 +89,61 @@ pub fn parse_plugin_docs(path: &Path, text: &str, secrets: &SecretStore) -> Resu
         if value.is_null() {
             continue;
         }
-        let kind: KindOnly = serde_json::from_value(value.clone())
-            .map_err(|_| field_err("kind", "a configuration document must be a mapping with a `kind`".into()))?;
+        let kind: KindOnly = serde_json::from_value(value.clone()).map_err(|_| {
+            field_err(
+                "kind",
+                "a configuration document must be a mapping with a `kind`".into(),
+            )
+        })?;
         match kind.kind.as_deref() {
             Some("Plugin") => {}
             Some(other) if KNOWN_OTHER_KINDS.contains(&other) => continue,
-            Some(other) => return Err(ConfigError::UnknownKind { path: path.to_owned(), index, kind: other.to_owned() }),
+            Some(other) => {
+                return Err(ConfigError::UnknownKind {
+                    path: path.to_owned(),
+                    index,
+                    kind: other.to_owned(),
+                });
+            }
             None => return Err(field_err("kind", "missing; expected `kind: Plugin`".into())),
         }
         let doc: PluginDoc = serde_json::from_value(value).map_err(|e| {
             let msg = e.to_string();
             field_err(field_of(&msg), msg)
         })?;
-        out.push(to_spec(doc, path, secrets).map_err(|(field, message)| field_err(field, message))?);
+        out.push(
+            to_spec(doc, path, secrets).map_err(|(field, message)| field_err(field, message))?,
+        );
     }
     Ok(out)
 }
 
 /// Kinds that other parts of the engine read from the same directory.
-const KNOWN_OTHER_KINDS: &[&str] =
-    &["Contact", "Rotation", "OnCallSchedule", "EscalationPlan", "ResponsePlan", "EventRule"];
+const KNOWN_OTHER_KINDS: &[&str] = &[
+    "Contact",
+    "Rotation",
+    "OnCallSchedule",
+    "EscalationPlan",
+    "ResponsePlan",
+    "EventRule",
+];
 
 fn field_of(serde_message: &str) -> &'static str {
-    for f in ["name", "plugin", "path", "config", "secrets", "allow", "limits", "http", "tcp", "memory_mb", "timeout_ms", "output_kb", "log_lines"] {
+    for f in [
+        "name",
+        "plugin",
+        "path",
+        "config",
+        "secrets",
+        "allow",
+        "limits",
+        "http",
+        "tcp",
+        "memory_mb",
+        "timeout_ms",
+        "output_kb",
+        "log_lines",
+    ] {
         if serde_message.contains(&format!("`{f}`")) {
             return f;
         }
@@ -112,9 +151,24 @@ fn field_of(serde_message: &str) -> &'static str {
     "(document)"
 }
 
-fn to_spec(doc: PluginDoc, path: &Path, secrets: &SecretStore) -> Result<InstanceSpec, (&'static str, String)> {
-    if doc.name.is_empty() || !doc.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(("name", format!("`{}` must be non-empty and only letters, digits, `-` and `_`", doc.name)));
+fn to_spec(
+    doc: PluginDoc,
+    path: &Path,
+    secrets: &SecretStore,
+) -> Result<InstanceSpec, (&'static str, String)> {
+    if doc.name.is_empty()
+        || !doc
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err((
+            "name",
+            format!(
+                "`{}` must be non-empty and only letters, digits, `-` and `_`",
+                doc.name
+            ),
+        ));
     }
     let source = match (doc.plugin, doc.path) {
         (Some(p), None) => PluginSource::Builtin(p),
@@ -122,54 +176,92 @@ fn to_spec(doc: PluginDoc, path: &Path, secrets: &SecretStore) -> Result<Instanc
             let base = path.parent().unwrap_or(Path::new("."));
             PluginSource::Path(if p.is_absolute() { p } else { base.join(p) })
         }
-        (Some(_), Some(_)) => return Err(("plugin", "give either `plugin` (a built-in) or `path` (a .wasm file), not both".into())),
-        (None, None) => return Err(("plugin", "missing: give `plugin: <built-in>` or `path: ./plugin.wasm`".into())),
+        (Some(_), Some(_)) => {
+            return Err((
+                "plugin",
+                "give either `plugin` (a built-in) or `path` (a .wasm file), not both".into(),
+            ));
+        }
+        (None, None) => {
+            return Err((
+                "plugin",
+                "missing: give `plugin: <built-in>` or `path: ./plugin.wasm`".into(),
+            ));
+        }
     };
     let mut limits = Limits::default();
     if let Some(mb) = doc.limits.memory_mb {
-        if mb == 0 || mb > 4095 {
-            return Err(("limits.memory_mb", format!("{mb} is out of range 1..=4095")));
+        if mb == 0 || mb > 1024 {
+            return Err(("limits.memory_mb", format!("{mb} is out of range 1..=1024")));
         }
-        limits.memory_bytes = usize::try_from(mb * 1024 * 1024).map_err(|_| ("limits.memory_mb", "too large".to_owned()))?;
+        limits.memory_bytes = usize::try_from(mb * 1024 * 1024)
+            .map_err(|_| ("limits.memory_mb", "too large".to_owned()))?;
     }
     if let Some(ms) = doc.limits.timeout_ms {
         if ms == 0 || ms > 15 * 60 * 1000 {
-            return Err(("limits.timeout_ms", format!("{ms} is out of range 1..=900000")));
+            return Err((
+                "limits.timeout_ms",
+                format!("{ms} is out of range 1..=900000"),
+            ));
         }
         limits.timeout = Duration::from_millis(ms);
     }
     if let Some(kb) = doc.limits.output_kb {
         if kb == 0 || kb > 64 * 1024 {
-            return Err(("limits.output_kb", format!("{kb} is out of range 1..=65536")));
+            return Err((
+                "limits.output_kb",
+                format!("{kb} is out of range 1..=65536"),
+            ));
         }
-        limits.output_bytes = usize::try_from(kb * 1024).map_err(|_| ("limits.output_kb", "too large".to_owned()))?;
+        limits.output_bytes =
+            usize::try_from(kb * 1024).map_err(|_| ("limits.output_kb", "too large".to_owned()))?;
     }
     if let Some(lines) = doc.limits.log_lines {
         limits.log_lines = lines;
     }
-    let secret_values = doc.secrets.iter().filter_map(|n| secrets.get(n).map(|v| (n.clone(), v))).collect();
+    let secret_values = doc
+        .secrets
+        .iter()
+        .filter_map(|n| secrets.get(n).map(|v| (n.clone(), v)))
+        .collect();
     Ok(InstanceSpec {
         name: doc.name,
         source,
         config: doc.config.unwrap_or_else(|| serde_json::json!({})),
-        grant: Grant { http: doc.allow.http, tcp: doc.allow.tcp, secrets: doc.secrets },
+        grant: Grant {
+            http: doc.allow.http,
+            tcp: doc.allow.tcp,
+            secrets: doc.secrets,
+        },
         secret_values,
         limits,
     })
 }
 
 /// Every `kind: Plugin` instance in the `.yaml`/`.yml` files of `dir` (recursively, sorted).
-pub fn load_config_dir(dir: &Path, secrets: &SecretStore) -> Result<Vec<InstanceSpec>, ConfigError> {
+pub fn load_config_dir(
+    dir: &Path,
+    secrets: &SecretStore,
+) -> Result<Vec<InstanceSpec>, ConfigError> {
     let mut files = Vec::new();
     collect_yaml(dir, &mut files)?;
     files.sort();
     let mut specs = Vec::new();
     for file in files {
-        let meta = std::fs::metadata(&file).map_err(|source| ConfigError::Read { path: file.clone(), source })?;
+        let meta = std::fs::metadata(&file).map_err(|source| ConfigError::Read {
+            path: file.clone(),
+            source,
+        })?;
         if meta.len() > MAX_FILE {
-            return Err(ConfigError::Yaml { path: file, message: format!("file is over {MAX_FILE} bytes") });
+            return Err(ConfigError::Yaml {
+                path: file,
+                message: format!("file is over {MAX_FILE} bytes"),
+            });
         }
-        let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read { path: file.clone(), source })?;
+        let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+            path: file.clone(),
+            source,
+        })?;
         // Runbooks (schemaVersion documents) may share the directory; they are not configuration.
         if text.lines().any(|l| l.starts_with("schemaVersion")) {
             continue;
@@ -180,13 +272,22 @@ pub fn load_config_dir(dir: &Path, secrets: &SecretStore) -> Result<Vec<Instance
 }
 
 fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ConfigError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read { path: dir.to_owned(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
     for entry in entries {
-        let entry = entry.map_err(|source| ConfigError::Read { path: dir.to_owned(), source })?;
+        let entry = entry.map_err(|source| ConfigError::Read {
+            path: dir.to_owned(),
+            source,
+        })?;
         let path = entry.path();
         if path.is_dir() {
             collect_yaml(&path, out)?;
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
             out.push(path);
         }
     }
@@ -198,7 +299,11 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Vec<InstanceSpec>, ConfigError> {
-        parse_plugin_docs(Path::new("/etc/tocsin/plugins.yaml"), text, &SecretStore::default())
+        parse_plugin_docs(
+            Path::new("/etc/tocsin/plugins.yaml"),
+            text,
+            &SecretStore::default(),
+        )
     }
 
     #[test]
@@ -211,8 +316,14 @@ mod tests {
         assert_eq!(specs[0].source, PluginSource::Builtin("webhook".into()));
         assert_eq!(specs[0].limits.memory_bytes, 32 * 1024 * 1024);
         assert_eq!(specs[0].limits.timeout, Duration::from_millis(500));
-        assert_eq!(specs[0].grant.http, vec!["https://*.example.com".to_owned()]);
-        assert_eq!(specs[1].source, PluginSource::Path(PathBuf::from("/etc/tocsin/my.wasm")));
+        assert_eq!(
+            specs[0].grant.http,
+            vec!["https://*.example.com".to_owned()]
+        );
+        assert_eq!(
+            specs[1].source,
+            PluginSource::Path(PathBuf::from("/etc/tocsin/my.wasm"))
+        );
     }
 
     #[test]
@@ -221,8 +332,14 @@ mod tests {
             ("kind: Plugin\nname: x\n", "`plugin`"),
             ("kind: Plugin\nname: x\nplugin: a\npath: b\n", "not both"),
             ("kind: Plugin\nname: 'bad name'\nplugin: a\n", "`name`"),
-            ("kind: Plugin\nname: x\nplugin: a\nlimits: {memory_mb: 0}\n", "limits.memory_mb"),
-            ("kind: Plugin\nname: x\nplugin: a\nallow: {ftp: []}\n", "ftp"),
+            (
+                "kind: Plugin\nname: x\nplugin: a\nlimits: {memory_mb: 0}\n",
+                "limits.memory_mb",
+            ),
+            (
+                "kind: Plugin\nname: x\nplugin: a\nallow: {ftp: []}\n",
+                "ftp",
+            ),
             ("kind: Plugni\nname: x\n", "unknown kind `Plugni`"),
             ("name: x\n", "`kind`"),
         ];

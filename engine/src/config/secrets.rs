@@ -14,16 +14,24 @@ pub struct SecretStore {
 
 impl std::fmt::Debug for SecretStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretStore").field("names", &self.values.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("SecretStore")
+            .field("names", &self.values.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
 impl SecretStore {
     /// Read a YAML map `name: value` (the file should be readable by the engine's user only).
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        let values: BTreeMap<String, String> = serde_saphyr::from_str(&text)
-            .map_err(|e| ConfigError::Yaml { path: path.to_owned(), message: format!("secrets file must map names to strings: {e}") })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let values: BTreeMap<String, String> =
+            serde_saphyr::from_str(&text).map_err(|e| ConfigError::Yaml {
+                path: path.to_owned(),
+                message: format!("secrets file must map names to strings: {e}"),
+            })?;
         Ok(SecretStore { values })
     }
 
@@ -42,7 +50,13 @@ impl SecretStore {
 
 pub fn env_name(secret: &str) -> String {
     let mut out = String::from("TOCSIN_SECRET_");
-    out.extend(secret.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }));
+    out.extend(secret.chars().map(|c| {
+        if c.is_ascii_alphanumeric() {
+            c.to_ascii_uppercase()
+        } else {
+            '_'
+        }
+    }));
     out
 }
 
@@ -52,7 +66,10 @@ mod tests {
 
     #[test]
     fn env_names_are_upper_snake() {
-        assert_eq!(env_name("twilio-auth.token"), "TOCSIN_SECRET_TWILIO_AUTH_TOKEN");
+        assert_eq!(
+            env_name("twilio-auth.token"),
+            "TOCSIN_SECRET_TWILIO_AUTH_TOKEN"
+        );
     }
 
     #[test]

@@ -95,6 +95,18 @@ fn check_channel_into(errs: &mut Errors, prefix: &str, ch: &ContactChannel, plug
             format!("{prefix}.{n}")
         }
     };
+    if let Some(p) = &ch.plugin
+        && (p.is_empty()
+            || p.len() > 64
+            || !p
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
+        errs.push(
+            field("plugin"),
+            "must be a plugin instance name: 1-64 letters, digits, '-' or '_'",
+        );
+    }
     let addr = &ch.delivery_address;
     match &ch.channel_type {
         ChannelType::Email => {

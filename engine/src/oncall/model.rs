@@ -129,6 +129,22 @@ pub struct ContactChannel {
     /// Defaults to NOT_ACTIVATED: an operator may create a channel ACTIVATED explicitly.
     #[serde(default)]
     pub activation_status: ActivationStatus,
+    /// The plugin instance that delivers to this channel (action `notify` with
+    /// `{message, recipient}`). Absent: the `console` instance for EMAIL/SMS/VOICE, and the
+    /// instance named like the type for a plugin-declared type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+}
+
+impl ContactChannel {
+    /// The plugin instance that delivers to this channel (see [`ContactChannel::plugin`]).
+    pub fn plugin_instance(&self) -> &str {
+        match (&self.plugin, &self.channel_type) {
+            (Some(p), _) => p,
+            (None, ChannelType::Plugin(t)) => t,
+            (None, _) => "console",
+        }
+    }
 }
 
 /// The engagement plan of a PERSONAL contact: which channel to engage how long after the

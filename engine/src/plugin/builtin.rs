@@ -5,10 +5,16 @@ mod artifacts {
 }
 
 /// (plugin name, component bytes) of every embedded plugin.
-pub const BUILTIN: &[(&str, &[u8])] = &[("console", artifacts::CONSOLE), ("webhook", artifacts::WEBHOOK)];
+pub const BUILTIN: &[(&str, &[u8])] = &[
+    ("console", artifacts::CONSOLE),
+    ("webhook", artifacts::WEBHOOK),
+];
 
 pub fn builtin(name: &str) -> Option<&'static [u8]> {
-    BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, bytes)| *bytes)
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, bytes)| *bytes)
 }
 
 /// Path of the test-only `testbed` plugin (built with the others, never embedded).

@@ -47,11 +47,16 @@ impl CompileCache {
         let mut compat = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut compat);
         let wasm_hash = hex::encode(Sha256::digest(wasm));
-        self.dir.join(format!("{wasm_hash}-{:016x}.cwasm", compat.finish()))
+        self.dir
+            .join(format!("{wasm_hash}-{:016x}.cwasm", compat.finish()))
     }
 
     /// Load the component from the cache, or compile it and store it.
-    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8]) -> wasmtime::Result<(Component, CacheOutcome)> {
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+    ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let path = self.entry_path(engine, wasm);
         let existed = path.exists();
         if existed {
@@ -62,7 +67,9 @@ impl CompileCache {
                         tracing::warn!(path = %path.display(), %reason, "precompiled plugin cache entry rejected; recompiling");
                     }
                 },
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot read precompiled plugin cache entry"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot read precompiled plugin cache entry")
+                }
             }
         }
         let serialized = engine.precompile_component(wasm)?;
@@ -70,7 +77,14 @@ impl CompileCache {
             tracing::warn!(path = %path.display(), error = %e, "cannot write precompiled plugin cache entry");
         }
         let component = deserialize_trusted(engine, &serialized)?;
-        Ok((component, if existed { CacheOutcome::Rebuilt } else { CacheOutcome::Miss }))
+        Ok((
+            component,
+            if existed {
+                CacheOutcome::Rebuilt
+            } else {
+                CacheOutcome::Miss
+            },
+        ))
     }
 }
 

@@ -10,7 +10,11 @@ use super::PluginError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OriginPattern {
     Any,
-    Origin { scheme: String, host: HostPattern, port: PortPattern },
+    Origin {
+        scheme: String,
+        host: HostPattern,
+        port: PortPattern,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,31 +36,40 @@ impl OriginPattern {
         if text == "*" {
             return Ok(OriginPattern::Any);
         }
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or_else(|| format!("`{text}` is not an origin: expected scheme://host[:port] or `*`"))?;
+        let (scheme, rest) = text.split_once("://").ok_or_else(|| {
+            format!("`{text}` is not an origin: expected scheme://host[:port] or `*`")
+        })?;
         let scheme = scheme.to_ascii_lowercase();
         if scheme != "http" && scheme != "https" {
             return Err(format!("`{text}`: scheme must be http or https"));
         }
         let rest = rest.trim_end_matches('/');
         if rest.contains('/') || rest.contains('?') || rest.contains('@') {
-            return Err(format!("`{text}`: an origin has no path, query or credentials"));
+            return Err(format!(
+                "`{text}`: an origin has no path, query or credentials"
+            ));
         }
         let (host, port) = split_host_port(rest);
         let port = match port {
             None => PortPattern::Exact(default_port(&scheme)),
             Some("*") => PortPattern::Any,
-            Some(p) => PortPattern::Exact(p.parse().map_err(|_| format!("`{text}`: port `{p}` is not a number"))?),
+            Some(p) => PortPattern::Exact(
+                p.parse()
+                    .map_err(|_| format!("`{text}`: port `{p}` is not a number"))?,
+            ),
         };
         let host = host.to_ascii_lowercase();
         let host = if let Some(suffix) = host.strip_prefix("*.") {
             if suffix.is_empty() || suffix.contains('*') {
-                return Err(format!("`{text}`: a wildcard is only allowed as the first label (`*.example.com`)"));
+                return Err(format!(
+                    "`{text}`: a wildcard is only allowed as the first label (`*.example.com`)"
+                ));
             }
             HostPattern::Subdomain(suffix.to_owned())
         } else if host.contains('*') || host.is_empty() {
-            return Err(format!("`{text}`: a wildcard is only allowed as the first label (`*.example.com`)"));
+            return Err(format!(
+                "`{text}`: a wildcard is only allowed as the first label (`*.example.com`)"
+            ));
         } else {
             HostPattern::Exact(host)
         };
@@ -66,11 +79,20 @@ impl OriginPattern {
     pub fn matches(&self, scheme: &str, host: &str, port: u16) -> bool {
         match self {
             OriginPattern::Any => true,
-            OriginPattern::Origin { scheme: s, host: h, port: p } => {
-                let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+            OriginPattern::Origin {
+                scheme: s,
+                host: h,
+                port: p,
+            } => {
+                let host = host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_ascii_lowercase();
                 s.eq_ignore_ascii_case(scheme)
                     && match h {
-                        HostPattern::Exact(e) => e.trim_start_matches('[').trim_end_matches(']') == host,
+                        HostPattern::Exact(e) => {
+                            e.trim_start_matches('[').trim_end_matches(']') == host
+                        }
                         HostPattern::Subdomain(suffix) => {
                             host.len() > suffix.len() + 1
                                 && host.ends_with(suffix.as_str())
@@ -100,7 +122,11 @@ fn split_host_port(text: &str) -> (&str, Option<&str>) {
 }
 
 pub fn default_port(scheme: &str) -> u16 {
-    if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 }
+    if scheme.eq_ignore_ascii_case("https") {
+        443
+    } else {
+        80
+    }
 }
 
 /// A TCP address pattern: `host:port`, where host may be `*` and port may be `*`.
@@ -116,8 +142,15 @@ impl TcpPattern {
         let (host, port) = split_host_port(text);
         let port = match port {
             Some("*") => PortPattern::Any,
-            Some(p) => PortPattern::Exact(p.parse().map_err(|_| format!("`{text}`: port `{p}` is not a number"))?),
-            None => return Err(format!("`{text}` is not host:port (use `*` for any host or any port)")),
+            Some(p) => PortPattern::Exact(
+                p.parse()
+                    .map_err(|_| format!("`{text}`: port `{p}` is not a number"))?,
+            ),
+            None => {
+                return Err(format!(
+                    "`{text}` is not host:port (use `*` for any host or any port)"
+                ));
+            }
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() {
@@ -177,10 +210,14 @@ impl Capabilities {
             message: msg,
         };
         let parse_origins = |field: &str, list: &[String]| {
-            list.iter().map(|s| OriginPattern::parse(s).map_err(|m| bad(field, m))).collect::<Result<Vec<_>, _>>()
+            list.iter()
+                .map(|s| OriginPattern::parse(s).map_err(|m| bad(field, m)))
+                .collect::<Result<Vec<_>, _>>()
         };
         let parse_tcp = |field: &str, list: &[String]| {
-            list.iter().map(|s| TcpPattern::parse(s).map_err(|m| bad(field, m))).collect::<Result<Vec<_>, _>>()
+            list.iter()
+                .map(|s| TcpPattern::parse(s).map_err(|m| bad(field, m)))
+                .collect::<Result<Vec<_>, _>>()
         };
         let caps = Capabilities {
             http_requested: parse_origins("manifest.requests.http", &requested.http)?,
@@ -190,10 +227,16 @@ impl Capabilities {
             secrets: grant.secrets.clone(),
         };
         if !grant.http.is_empty() && caps.http_requested.is_empty() {
-            return Err(bad("allow.http", "the plugin does not request HTTP access; remove `allow.http`".into()));
+            return Err(bad(
+                "allow.http",
+                "the plugin does not request HTTP access; remove `allow.http`".into(),
+            ));
         }
         if !grant.tcp.is_empty() && caps.tcp_requested.is_empty() {
-            return Err(bad("allow.tcp", "the plugin does not request TCP access; remove `allow.tcp`".into()));
+            return Err(bad(
+                "allow.tcp",
+                "the plugin does not request TCP access; remove `allow.tcp`".into(),
+            ));
         }
         for name in &grant.secrets {
             if !requested.secrets.iter().any(|r| r == name) {
@@ -210,8 +253,13 @@ impl Capabilities {
     }
 
     pub fn allows_http(&self, scheme: &str, host: &str, port: u16) -> bool {
-        self.http_requested.iter().any(|p| p.matches(scheme, host, port))
-            && self.http_granted.iter().any(|p| p.matches(scheme, host, port))
+        self.http_requested
+            .iter()
+            .any(|p| p.matches(scheme, host, port))
+            && self
+                .http_granted
+                .iter()
+                .any(|p| p.matches(scheme, host, port))
     }
 
     pub fn has_tcp(&self) -> bool {
@@ -247,7 +295,11 @@ impl Capabilities {
 }
 
 pub fn list_or_none(items: &[String]) -> String {
-    if items.is_empty() { "none".to_owned() } else { items.join(", ") }
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
 }
 
 #[cfg(test)]
@@ -281,7 +333,14 @@ mod tests {
 
     #[test]
     fn malformed_origins_are_rejected_with_the_rule() {
-        for bad in ["api.twilio.com", "ftp://x", "https://a/b", "https://a*.b", "https://x.*.com", "https://u@x"] {
+        for bad in [
+            "api.twilio.com",
+            "ftp://x",
+            "https://a/b",
+            "https://a*.b",
+            "https://x.*.com",
+            "https://u@x",
+        ] {
             let err = OriginPattern::parse(bad).unwrap_err();
             assert!(err.contains(bad), "{err}");
         }
@@ -290,12 +349,37 @@ mod tests {
     #[tokio::test]
     async fn tcp_patterns_match_ips_names_and_wildcards() {
         let addr: SocketAddr = "127.0.0.1:2525".parse().unwrap();
-        assert!(TcpPattern::parse("127.0.0.1:2525").unwrap().matches(addr).await);
-        assert!(TcpPattern::parse("localhost:2525").unwrap().matches(addr).await);
+        assert!(
+            TcpPattern::parse("127.0.0.1:2525")
+                .unwrap()
+                .matches(addr)
+                .await
+        );
+        assert!(
+            TcpPattern::parse("localhost:2525")
+                .unwrap()
+                .matches(addr)
+                .await
+        );
         assert!(TcpPattern::parse("*:2525").unwrap().matches(addr).await);
-        assert!(TcpPattern::parse("127.0.0.1:*").unwrap().matches(addr).await);
-        assert!(!TcpPattern::parse("127.0.0.1:25").unwrap().matches(addr).await);
-        assert!(!TcpPattern::parse("10.0.0.1:2525").unwrap().matches(addr).await);
+        assert!(
+            TcpPattern::parse("127.0.0.1:*")
+                .unwrap()
+                .matches(addr)
+                .await
+        );
+        assert!(
+            !TcpPattern::parse("127.0.0.1:25")
+                .unwrap()
+                .matches(addr)
+                .await
+        );
+        assert!(
+            !TcpPattern::parse("10.0.0.1:2525")
+                .unwrap()
+                .matches(addr)
+                .await
+        );
         assert!(TcpPattern::parse("127.0.0.1").is_err());
     }
 }

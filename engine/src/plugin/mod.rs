@@ -67,7 +67,7 @@ impl Default for Limits {
 
 impl Limits {
     /// Upper bounds an operator may configure.
-    pub const MAX_MEMORY_BYTES: usize = 4 * 1024 * 1024 * 1024 - 65536;
+    pub const MAX_MEMORY_BYTES: usize = 1024 * 1024 * 1024;
     pub const MAX_TIMEOUT: Duration = Duration::from_secs(15 * 60);
     pub const MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
 }
@@ -131,20 +131,42 @@ pub struct CallContext {
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
     #[error("cannot read plugin component {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{source_desc} is not a valid WebAssembly component for Tocsin: {message}")]
-    Compile { source_desc: String, message: String },
-    #[error("{source_desc} does not implement the tocsin:plugin/action-plugin@0.1.0 world: {message}")]
-    Link { source_desc: String, message: String },
+    Compile {
+        source_desc: String,
+        message: String,
+    },
+    #[error(
+        "{source_desc} does not implement the tocsin:plugin/action-plugin@0.1.0 world: {message}"
+    )]
+    Link {
+        source_desc: String,
+        message: String,
+    },
     #[error("plugin {source_desc} failed to describe itself: {message}")]
-    Describe { source_desc: String, message: String },
+    Describe {
+        source_desc: String,
+        message: String,
+    },
     #[error("plugin `{plugin}` manifest is invalid: {message}")]
     Manifest { plugin: String, message: String },
-    #[error("there is no built-in plugin `{name}` (built-ins: {known}); use `path:` for a .wasm file")]
+    #[error(
+        "there is no built-in plugin `{name}` (built-ins: {known}); use `path:` for a .wasm file"
+    )]
     UnknownBuiltin { name: String, known: String },
     #[error("plugin instance `{instance}`: `{field}`: {message}")]
-    Grant { instance: String, field: String, message: String },
-    #[error("plugin instance `{instance}`: config does not match the plugin's config schema: {message}")]
+    Grant {
+        instance: String,
+        field: String,
+        message: String,
+    },
+    #[error(
+        "plugin instance `{instance}`: config does not match the plugin's config schema: {message}"
+    )]
     Config { instance: String, message: String },
     #[error("plugin instance `{0}` is defined twice; instance names must be unique")]
     DuplicateInstance(String),
@@ -165,32 +187,85 @@ pub enum ActionErrorKind {
 /// One call failed. Every variant names the instance and action; none carries a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum InvokeError {
-    #[error("no plugin instance `{name}` (configured: {known}); define it with a kind: Plugin document")]
+    #[error(
+        "no plugin instance `{name}` (configured: {known}); define it with a kind: Plugin document"
+    )]
     UnknownInstance { name: String, known: String },
     #[error("plugin instance `{instance}` has no action `{action}` (actions: {known})")]
-    UnknownAction { instance: String, action: String, known: String },
+    UnknownAction {
+        instance: String,
+        action: String,
+        known: String,
+    },
     #[error("input of `{instance}:{action}` is invalid: {}", .errors.join("; "))]
-    InvalidInput { instance: String, action: String, errors: Vec<String> },
+    InvalidInput {
+        instance: String,
+        action: String,
+        errors: Vec<String>,
+    },
     #[error("`{instance}:{action}` was denied: {message}")]
-    Denied { instance: String, action: String, message: String },
+    Denied {
+        instance: String,
+        action: String,
+        message: String,
+    },
     #[error("`{instance}:{action}` failed ({kind:?}): {message}")]
-    Action { instance: String, action: String, kind: ActionErrorKind, message: String },
-    #[error("`{instance}:{action}` did not finish within its deadline of {timeout:?}; raise `limits.timeout_ms` if the action needs longer")]
-    Timeout { instance: String, action: String, timeout: Duration },
-    #[error("`{instance}:{action}` exceeded its memory limit of {limit_mb} MB; raise `limits.memory_mb` if the action needs more")]
-    Memory { instance: String, action: String, limit_mb: usize },
+    Action {
+        instance: String,
+        action: String,
+        kind: ActionErrorKind,
+        message: String,
+    },
+    #[error(
+        "`{instance}:{action}` did not finish within its deadline of {timeout:?}; raise `limits.timeout_ms` if the action needs longer"
+    )]
+    Timeout {
+        instance: String,
+        action: String,
+        timeout: Duration,
+    },
+    #[error(
+        "`{instance}:{action}` exceeded its memory limit of {limit_mb} MB; raise `limits.memory_mb` if the action needs more"
+    )]
+    Memory {
+        instance: String,
+        action: String,
+        limit_mb: usize,
+    },
     #[error("`{instance}:{action}` crashed: {message}")]
-    Trap { instance: String, action: String, message: String },
-    #[error("`{instance}:{action}` returned {size} bytes, over its output limit of {limit} bytes; raise `limits.output_kb` if needed")]
-    OutputTooLarge { instance: String, action: String, size: usize, limit: usize },
+    Trap {
+        instance: String,
+        action: String,
+        message: String,
+    },
+    #[error(
+        "`{instance}:{action}` returned {size} bytes, over its output limit of {limit} bytes; raise `limits.output_kb` if needed"
+    )]
+    OutputTooLarge {
+        instance: String,
+        action: String,
+        size: usize,
+        limit: usize,
+    },
     #[error("`{instance}:{action}` returned output that does not match its own output schema: {}", .errors.join("; "))]
-    InvalidOutput { instance: String, action: String, errors: Vec<String> },
+    InvalidOutput {
+        instance: String,
+        action: String,
+        errors: Vec<String>,
+    },
 }
 
 impl InvokeError {
     /// Whether retrying the same call may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, InvokeError::Timeout { .. } | InvokeError::Action { kind: ActionErrorKind::Retryable, .. })
+        matches!(
+            self,
+            InvokeError::Timeout { .. }
+                | InvokeError::Action {
+                    kind: ActionErrorKind::Retryable,
+                    ..
+                }
+        )
     }
 
     /// A short machine-readable kind, for APIs and receipts.
@@ -200,10 +275,22 @@ impl InvokeError {
             InvokeError::UnknownAction { .. } => "unknown-action",
             InvokeError::InvalidInput { .. } => "invalid-input",
             InvokeError::Denied { .. } => "denied",
-            InvokeError::Action { kind: ActionErrorKind::InvalidInput, .. } => "invalid-input",
-            InvokeError::Action { kind: ActionErrorKind::Denied, .. } => "denied",
-            InvokeError::Action { kind: ActionErrorKind::Retryable, .. } => "retryable",
-            InvokeError::Action { kind: ActionErrorKind::Failed, .. } => "failed",
+            InvokeError::Action {
+                kind: ActionErrorKind::InvalidInput,
+                ..
+            } => "invalid-input",
+            InvokeError::Action {
+                kind: ActionErrorKind::Denied,
+                ..
+            } => "denied",
+            InvokeError::Action {
+                kind: ActionErrorKind::Retryable,
+                ..
+            } => "retryable",
+            InvokeError::Action {
+                kind: ActionErrorKind::Failed,
+                ..
+            } => "failed",
             InvokeError::Timeout { .. } => "timeout",
             InvokeError::Memory { .. } => "memory-limit",
             InvokeError::Trap { .. } => "trap",

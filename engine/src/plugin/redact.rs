@@ -12,7 +12,9 @@ impl Redactor {
     /// Values shorter than 4 bytes are not redacted: they would mangle ordinary text and are
     /// too short to be meaningful secrets (the loader warns about them).
     pub fn new(secrets: impl IntoIterator<Item = (String, String)>) -> Self {
-        Redactor { secrets: secrets.into_iter().filter(|(_, v)| v.len() >= 4).collect() }
+        Redactor {
+            secrets: secrets.into_iter().filter(|(_, v)| v.len() >= 4).collect(),
+        }
     }
 
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
@@ -32,8 +34,14 @@ mod tests {
 
     #[test]
     fn redacts_every_occurrence_of_every_secret() {
-        let r = Redactor::new([("token".into(), "s3cr3t-value".into()), ("pin".into(), "12".into())]);
-        assert_eq!(r.redact("a s3cr3t-value b s3cr3t-value 12"), "a [REDACTED:token] b [REDACTED:token] 12");
+        let r = Redactor::new([
+            ("token".into(), "s3cr3t-value".into()),
+            ("pin".into(), "12".into()),
+        ]);
+        assert_eq!(
+            r.redact("a s3cr3t-value b s3cr3t-value 12"),
+            "a [REDACTED:token] b [REDACTED:token] 12"
+        );
         assert!(matches!(r.redact("nothing here"), Cow::Borrowed(_)));
     }
 }

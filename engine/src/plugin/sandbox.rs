@@ -35,7 +35,10 @@ impl CallShared {
     }
 
     pub fn take_denials(&self) -> Vec<String> {
-        self.denials.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default()
+        self.denials
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default()
     }
 }
 
@@ -70,20 +73,25 @@ impl SandboxState {
         wasi.stderr(stderr);
         if shared.caps.has_tcp() {
             let check_shared = shared.clone();
-            wasi.allow_tcp(true).allow_ip_name_lookup(true).socket_addr_check(move |addr, use_| {
-                let shared = check_shared.clone();
-                Box::pin(async move { tcp_allowed(&shared, addr, use_).await })
-            });
+            wasi.allow_tcp(true)
+                .allow_ip_name_lookup(true)
+                .socket_addr_check(move |addr, use_| {
+                    let shared = check_shared.clone();
+                    Box::pin(async move { tcp_allowed(&shared, addr, use_).await })
+                });
         } else {
             let check_shared = shared.clone();
             // TCP stays off; a connect attempt still reaches this check first in some paths.
-            wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false).socket_addr_check(move |addr, _| {
-                let shared = check_shared.clone();
-                Box::pin(async move {
-                    shared.deny(tcp_denial(&shared, addr));
-                    false
-                })
-            });
+            wasi.allow_tcp(false)
+                .allow_udp(false)
+                .allow_ip_name_lookup(false)
+                .socket_addr_check(move |addr, _| {
+                    let shared = check_shared.clone();
+                    Box::pin(async move {
+                        shared.deny(tcp_denial(&shared, addr));
+                        false
+                    })
+                });
         }
         let limits_built = StoreLimitsBuilder::new()
             .memory_size(limits.memory_bytes)
@@ -97,7 +105,9 @@ impl SandboxState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            gate: HttpGate { shared: shared.clone() },
+            gate: HttpGate {
+                shared: shared.clone(),
+            },
             limits: limits_built,
             shared,
             config_json,
@@ -109,7 +119,11 @@ impl SandboxState {
     }
 }
 
-async fn tcp_allowed(shared: &CallShared, addr: std::net::SocketAddr, use_: wasmtime_wasi::sockets::SocketAddrUse) -> bool {
+async fn tcp_allowed(
+    shared: &CallShared,
+    addr: std::net::SocketAddr,
+    use_: wasmtime_wasi::sockets::SocketAddrUse,
+) -> bool {
     use wasmtime_wasi::sockets::SocketAddrUse;
     match use_ {
         SocketAddrUse::TcpConnect => {
@@ -141,13 +155,20 @@ fn tcp_denial(shared: &CallShared, addr: std::net::SocketAddr) -> String {
 
 impl WasiView for SandboxState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for SandboxState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.gate }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.gate,
+        }
     }
 }
 
@@ -176,7 +197,9 @@ impl WasiHttpHooks for HttpGate {
         let uri = request.uri();
         let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
         let host = uri.host().unwrap_or("").to_owned();
-        let port = uri.port_u16().unwrap_or_else(|| grant::default_port(&scheme));
+        let port = uri
+            .port_u16()
+            .unwrap_or_else(|| grant::default_port(&scheme));
         if !self.shared.caps.allows_http(&scheme, &host, port) {
             let origin = format!("{scheme}://{host}:{port}");
             self.shared.deny(format!(
@@ -189,7 +212,10 @@ impl WasiHttpHooks for HttpGate {
         Box::new(async move {
             use http_body_util::BodyExt;
             let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((res.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
+            Ok((
+                res.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
         })
     }
 }
@@ -217,11 +243,21 @@ impl host::Host for SandboxState {
         }
         let s = &self.shared;
         match level {
-            host::Level::Trace => tracing::trace!(plugin = %s.plugin, instance = %s.instance, invocation_id = %s.invocation_id, "{message}"),
-            host::Level::Debug => tracing::debug!(plugin = %s.plugin, instance = %s.instance, invocation_id = %s.invocation_id, "{message}"),
-            host::Level::Info => tracing::info!(plugin = %s.plugin, instance = %s.instance, invocation_id = %s.invocation_id, "{message}"),
-            host::Level::Warn => tracing::warn!(plugin = %s.plugin, instance = %s.instance, invocation_id = %s.invocation_id, "{message}"),
-            host::Level::Error => tracing::error!(plugin = %s.plugin, instance = %s.instance, invocation_id = %s.invocation_id, "{message}"),
+            host::Level::Trace => {
+                tracing::trace!(plugin = %s.plugin, instance = %s.instance, invocation_id = %s.invocation_id, "{message}")
+            }
+            host::Level::Debug => {
+                tracing::debug!(plugin = %s.plugin, instance = %s.instance, invocation_id = %s.invocation_id, "{message}")
+            }
+            host::Level::Info => {
+                tracing::info!(plugin = %s.plugin, instance = %s.instance, invocation_id = %s.invocation_id, "{message}")
+            }
+            host::Level::Warn => {
+                tracing::warn!(plugin = %s.plugin, instance = %s.instance, invocation_id = %s.invocation_id, "{message}")
+            }
+            host::Level::Error => {
+                tracing::error!(plugin = %s.plugin, instance = %s.instance, invocation_id = %s.invocation_id, "{message}")
+            }
         }
     }
 
@@ -237,6 +273,9 @@ impl host::Host for SandboxState {
             ));
             return None;
         }
-        self.secrets.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+        self.secrets
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
     }
 }

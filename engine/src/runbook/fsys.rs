@@ -47,6 +47,22 @@ fn is_runbook(p: &Path) -> bool {
     )
 }
 
+/// Configuration documents (`kind: Plugin`, `kind: OnCallSchedule`, …) share directories with
+/// runbooks; when walking a directory they are not runbooks and are skipped. A file named
+/// explicitly is always validated.
+fn is_config_document(p: &Path) -> bool {
+    let mut head = Vec::new();
+    let Ok(file) = std::fs::File::open(p) else {
+        return false;
+    };
+    if file.take(64 * 1024).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&head);
+    text.lines().any(|l| l.starts_with("kind:"))
+        && !text.lines().any(|l| l.starts_with("schemaVersion"))
+}
+
 fn collect(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, report: &mut Report) {
     if depth > MAX_DIR_DEPTH {
         return;
@@ -68,7 +84,7 @@ fn collect(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, report: &mut Report
         let is_link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
         if p.is_dir() && !is_link {
             collect(&p, depth + 1, out, report);
-        } else if p.is_file() && is_runbook(&p) {
+        } else if p.is_file() && is_runbook(&p) && !is_config_document(&p) {
             out.push(p);
         }
     }

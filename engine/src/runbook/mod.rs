@@ -13,6 +13,7 @@ mod graph;
 pub mod interp;
 mod load;
 mod model;
+mod params;
 mod report;
 mod source;
 mod template;
@@ -32,6 +33,7 @@ pub use model::{
     Action, Branch, Choice, Condition, Document, Loop, LoopOver, OnCancel, OnFailure, Operator,
     ParamType, Parameter, Step, StepOutput, StepSpans,
 };
+pub use params::{ParamError, bind_parameters};
 pub use report::{FileReport, Report};
 pub use source::Span;
 pub use template::{

@@ -13,10 +13,15 @@ use axum::{Json, Router};
 use crate::plugin::{CallContext, InvokeError, PluginHost};
 use crate::store::Store;
 
+mod executions;
+pub mod oncall;
+
 /// What the handlers share.
 pub struct AppState {
-    pub plugins: PluginHost,
-    pub store: Store,
+    pub plugins: Arc<PluginHost>,
+    pub store: Arc<Store>,
+    /// Runbook executions (shares `plugins` and `store`).
+    pub executor: crate::exec::Executor,
 }
 
 /// Largest request body accepted (bytes).
@@ -27,7 +32,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/plugins", get(list_plugins))
         .route("/v1/plugins/{instance}", get(describe_plugin))
-        .route("/v1/plugins/{instance}/actions/{action}", post(invoke_action))
+        .route(
+            "/v1/plugins/{instance}/actions/{action}",
+            post(invoke_action),
+        )
+        .merge(executions::routes())
+        .merge(oncall::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -41,7 +51,11 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
             "plugin_instances": state.plugins.instance_names(),
         }))
         .into_response(),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "store-unavailable", &e.to_string()),
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store-unavailable",
+            &e.to_string(),
+        ),
     }
 }
 
@@ -49,10 +63,17 @@ async fn list_plugins(State(state): State<Arc<AppState>>) -> Json<serde_json::Va
     Json(serde_json::json!({ "instances": state.plugins.instances() }))
 }
 
-async fn describe_plugin(State(state): State<Arc<AppState>>, Path(instance): Path<String>) -> Response {
+async fn describe_plugin(
+    State(state): State<Arc<AppState>>,
+    Path(instance): Path<String>,
+) -> Response {
     match state.plugins.manifest(&instance) {
         Some(m) => Json(m).into_response(),
-        None => error(StatusCode::NOT_FOUND, "unknown-instance", &format!("no plugin instance `{instance}`")),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "unknown-instance",
+            &format!("no plugin instance `{instance}`"),
+        ),
     }
 }
 
@@ -63,13 +84,25 @@ async fn invoke_action(
 ) -> Response {
     let input: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "invalid-json", &format!("request body is not JSON: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                &format!("request body is not JSON: {e}"),
+            );
+        }
     };
-    match state.plugins.invoke(&instance, &action, &input, CallContext::default()).await {
+    match state
+        .plugins
+        .invoke(&instance, &action, &input, CallContext::default())
+        .await
+    {
         Ok(output) => Json(serde_json::json!({ "output": output })).into_response(),
         Err(e) => {
             let status = match &e {
-                InvokeError::UnknownInstance { .. } | InvokeError::UnknownAction { .. } => StatusCode::NOT_FOUND,
+                InvokeError::UnknownInstance { .. } | InvokeError::UnknownAction { .. } => {
+                    StatusCode::NOT_FOUND
+                }
                 InvokeError::InvalidInput { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 InvokeError::Denied { .. } => StatusCode::FORBIDDEN,
                 InvokeError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -81,7 +114,11 @@ async fn invoke_action(
 }
 
 fn error(status: StatusCode, kind: &str, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": kind, "message": message }))).into_response()
+    (
+        status,
+        Json(serde_json::json!({ "error": kind, "message": message })),
+    )
+        .into_response()
 }
 
 /// Serve until ctrl-c / SIGTERM. Prints the bound address on stdout (tests start on port 0).
@@ -90,20 +127,23 @@ pub async fn serve(state: Arc<AppState>, listen: SocketAddr) -> std::io::Result<
     let local = listener.local_addr()?;
     println!("tocsin listening on http://{local}");
     tracing::info!(%local, "listening");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

@@ -5,6 +5,11 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadableDatabase, TableDefinition};
 
+mod executions;
+mod oncall;
+pub use executions::{CallJob, ExecSummary, ExecWrite, ParentLink, StoredExecution, TimerJob};
+pub use oncall::{OncallTx, PendingCode};
+
 /// Schema version of the file; bumped with a migration when a table's encoding changes.
 pub const SCHEMA_VERSION: u64 = 1;
 
@@ -12,9 +17,13 @@ const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the database {path}: {message} (is another `tocsin serve` using this data directory?)")]
+    #[error(
+        "cannot open the database {path}: {message} (is another `tocsin serve` using this data directory?)"
+    )]
     Open { path: PathBuf, message: String },
-    #[error("database {path} has schema version {found}, newer than this binary's {SCHEMA_VERSION}; upgrade tocsin")]
+    #[error(
+        "database {path} has schema version {found}, newer than this binary's {SCHEMA_VERSION}; upgrade tocsin"
+    )]
     TooNew { path: PathBuf, found: u64 },
     #[error("database operation `{op}` failed: {message}")]
     Io { op: &'static str, message: String },
@@ -39,19 +48,39 @@ impl Store {
     /// Open (or create) the database file and check its schema version.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { path: path.to_owned(), message: e.to_string() })?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
         }
-        let db = Database::create(path).map_err(|e| StoreError::Open { path: path.to_owned(), message: e.to_string() })?;
-        let store = Store { db, path: path.to_owned() };
+        let db = Database::create(path).map_err(|e| StoreError::Open {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let store = Store {
+            db,
+            path: path.to_owned(),
+        };
         let found = store.schema_version()?;
         match found {
-            Some(v) if v > SCHEMA_VERSION => return Err(StoreError::TooNew { path: path.to_owned(), found: v }),
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError::TooNew {
+                    path: path.to_owned(),
+                    found: v,
+                });
+            }
             Some(_) => {}
             None => {
-                let tx = store.db.begin_write().map_err(|e| io("begin")(e.to_string()))?;
+                let tx = store
+                    .db
+                    .begin_write()
+                    .map_err(|e| io("begin")(e.to_string()))?;
                 {
-                    let mut meta = tx.open_table(META).map_err(|e| io("open meta")(e.to_string()))?;
-                    meta.insert("schema_version", SCHEMA_VERSION).map_err(|e| io("write meta")(e.to_string()))?;
+                    let mut meta = tx
+                        .open_table(META)
+                        .map_err(|e| io("open meta")(e.to_string()))?;
+                    meta.insert("schema_version", SCHEMA_VERSION)
+                        .map_err(|e| io("write meta")(e.to_string()))?;
                 }
                 tx.commit().map_err(|e| io("commit")(e.to_string()))?;
             }
@@ -64,13 +93,18 @@ impl Store {
     }
 
     pub fn schema_version(&self) -> Result<Option<u64>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| io("begin read")(e.to_string()))?;
+        let tx = self
+            .db
+            .begin_read()
+            .map_err(|e| io("begin read")(e.to_string()))?;
         let meta = match tx.open_table(META) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(e) => return Err(io("open meta")(e.to_string())),
         };
-        let value = meta.get("schema_version").map_err(|e| io("read meta")(e.to_string()))?;
+        let value = meta
+            .get("schema_version")
+            .map_err(|e| io("read meta")(e.to_string()))?;
         Ok(value.map(|v| v.value()))
     }
 }

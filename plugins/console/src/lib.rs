@@ -40,11 +40,19 @@ struct Delivered {
 
 impl Plugin for Console {
     fn info() -> PluginInfo {
-        PluginInfo::new("console", env!("CARGO_PKG_VERSION"), "Writes notifications to the engine log")
+        PluginInfo::new(
+            "console",
+            env!("CARGO_PKG_VERSION"),
+            "Writes notifications to the engine log",
+        )
     }
 
     fn actions() -> Vec<Action> {
-        vec![Action::new("notify", "Write a notification to the engine log", notify)]
+        vec![Action::new(
+            "notify",
+            "Write a notification to the engine log",
+            notify,
+        )]
     }
 }
 
@@ -63,7 +71,10 @@ fn notify(ctx: &Context, input: Notify) -> Result<Delivered, ActionError> {
     }
     line.push_str(&input.message);
     tocsin_plugin_sdk::log(level, &line);
-    Ok(Delivered { delivered: true, id: ctx.invocation_id.clone() })
+    Ok(Delivered {
+        delivered: true,
+        id: ctx.invocation_id.clone(),
+    })
 }
 
 tocsin_plugin_sdk::export_plugin!(Console);

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use wasi::http::outgoing_handler;
-use wasi::http::types::{ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme};
+use wasi::http::types::{
+    ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+};
 use wasi::io::streams::StreamError;
 
 use crate::{ActionError, StringMap};
@@ -54,8 +56,9 @@ impl Response {
 
 /// Send a request and read the whole response.
 pub fn send(req: &Request) -> Result<Response, ActionError> {
-    let url = url::Url::parse(&req.url)
-        .map_err(|e| ActionError::InvalidInput(format!("url `{}` is not a valid URL: {e}", req.url)))?;
+    let url = url::Url::parse(&req.url).map_err(|e| {
+        ActionError::InvalidInput(format!("url `{}` is not a valid URL: {e}", req.url))
+    })?;
     let scheme = match url.scheme() {
         "http" => Scheme::Http,
         "https" => Scheme::Https,
@@ -79,17 +82,27 @@ pub fn send(req: &Request) -> Result<Response, ActionError> {
         path.push_str(q);
     }
 
-    let entries: Vec<(String, Vec<u8>)> =
-        req.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec())).collect();
-    let headers = Fields::from_list(&entries)
-        .map_err(|e| ActionError::InvalidInput(format!("headers are not valid HTTP headers: {e:?}")))?;
+    let entries: Vec<(String, Vec<u8>)> = req
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec()))
+        .collect();
+    let headers = Fields::from_list(&entries).map_err(|e| {
+        ActionError::InvalidInput(format!("headers are not valid HTTP headers: {e:?}"))
+    })?;
     let request = OutgoingRequest::new(headers);
     request
         .set_method(&parse_method(&req.method)?)
         .map_err(|()| ActionError::InvalidInput(format!("method `{}` is not valid", req.method)))?;
-    request.set_scheme(Some(&scheme)).map_err(|()| invalid_url(req))?;
-    request.set_authority(Some(&authority)).map_err(|()| invalid_url(req))?;
-    request.set_path_with_query(Some(&path)).map_err(|()| invalid_url(req))?;
+    request
+        .set_scheme(Some(&scheme))
+        .map_err(|()| invalid_url(req))?;
+    request
+        .set_authority(Some(&authority))
+        .map_err(|()| invalid_url(req))?;
+    request
+        .set_path_with_query(Some(&path))
+        .map_err(|()| invalid_url(req))?;
 
     let options = RequestOptions::new();
     let nanos = u64::try_from(req.timeout.as_nanos()).unwrap_or(u64::MAX);
@@ -98,8 +111,11 @@ pub fn send(req: &Request) -> Result<Response, ActionError> {
     let _ = options.set_first_byte_timeout(Some(nanos));
     let _ = options.set_between_bytes_timeout(Some(nanos));
 
-    let body = request.body().map_err(|()| ActionError::Failed("request body already taken".into()))?;
-    let pending = outgoing_handler::handle(request, Some(options)).map_err(|e| map_error(&req.url, e))?;
+    let body = request
+        .body()
+        .map_err(|()| ActionError::Failed("request body already taken".into()))?;
+    let pending =
+        outgoing_handler::handle(request, Some(options)).map_err(|e| map_error(&req.url, e))?;
     write_body(body, &req.body)?;
 
     pending.subscribe().block();
@@ -120,8 +136,12 @@ pub fn send(req: &Request) -> Result<Response, ActionError> {
             })
             .or_insert(value);
     }
-    let incoming = response.consume().map_err(|()| ActionError::Failed("response body already taken".into()))?;
-    let stream = incoming.stream().map_err(|()| ActionError::Failed("response body already taken".into()))?;
+    let incoming = response
+        .consume()
+        .map_err(|()| ActionError::Failed("response body already taken".into()))?;
+    let stream = incoming
+        .stream()
+        .map_err(|()| ActionError::Failed("response body already taken".into()))?;
     let mut body = Vec::new();
     loop {
         match stream.blocking_read(64 * 1024) {
@@ -145,18 +165,26 @@ pub fn send(req: &Request) -> Result<Response, ActionError> {
         }
     }
     drop(stream);
-    Ok(Response { status, headers, body })
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), ActionError> {
     {
-        let out = body.write().map_err(|()| ActionError::Failed("request body stream unavailable".into()))?;
+        let out = body
+            .write()
+            .map_err(|()| ActionError::Failed("request body stream unavailable".into()))?;
         for chunk in bytes.chunks(4096) {
-            out.blocking_write_and_flush(chunk)
-                .map_err(|e| ActionError::Retryable(format!("sending the request body failed: {e:?}")))?;
+            out.blocking_write_and_flush(chunk).map_err(|e| {
+                ActionError::Retryable(format!("sending the request body failed: {e:?}"))
+            })?;
         }
     }
-    OutgoingBody::finish(body, None).map_err(|e| ActionError::Failed(format!("finishing the request body failed: {e:?}")))
+    OutgoingBody::finish(body, None)
+        .map_err(|e| ActionError::Failed(format!("finishing the request body failed: {e:?}")))
 }
 
 fn parse_method(method: &str) -> Result<Method, ActionError> {
@@ -168,8 +196,14 @@ fn parse_method(method: &str) -> Result<Method, ActionError> {
         "DELETE" => Method::Delete,
         "PATCH" => Method::Patch,
         "OPTIONS" => Method::Options,
-        other if !other.is_empty() && other.bytes().all(|b| b.is_ascii_alphabetic()) => Method::Other(other.to_owned()),
-        _ => return Err(ActionError::InvalidInput(format!("method `{method}` is not an HTTP method"))),
+        other if !other.is_empty() && other.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Method::Other(other.to_owned())
+        }
+        _ => {
+            return Err(ActionError::InvalidInput(format!(
+                "method `{method}` is not an HTTP method"
+            )));
+        }
     })
 }
 

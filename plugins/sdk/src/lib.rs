@@ -30,7 +30,9 @@ pub mod http;
 use std::collections::BTreeMap;
 
 pub use bindings::tocsin::plugin::host::Level;
-pub use bindings::tocsin::plugin::types::{ActionError, ActionInfo, Capabilities, Context, Manifest};
+pub use bindings::tocsin::plugin::types::{
+    ActionError, ActionInfo, Capabilities, Context, Manifest,
+};
 pub use schemars::{self, JsonSchema};
 use serde::{Serialize, de::DeserializeOwned};
 pub use serde_json;
@@ -38,34 +40,56 @@ pub use serde_json;
 type Handler = Box<dyn Fn(&Context, &str) -> Result<String, ActionError>>;
 
 /// One action a plugin offers: its name, description, schemas and the function that runs it.
+///
+/// Schemas are generated only when the host asks for the manifest (`describe`, once per load),
+/// never on the invocation path: every call is a fresh instance, so nothing is cached.
 pub struct Action {
-    info: ActionInfo,
+    name: String,
+    description: String,
+    input_schema: fn() -> String,
+    output_schema: fn() -> String,
     run: Handler,
 }
 
 impl Action {
     /// An action whose input is parsed into `I` and whose output `O` is serialised to JSON.
-    pub fn new<I, O>(name: &str, description: &str, run: fn(&Context, I) -> Result<O, ActionError>) -> Self
+    pub fn new<I, O>(
+        name: &str,
+        description: &str,
+        run: fn(&Context, I) -> Result<O, ActionError>,
+    ) -> Self
     where
         I: DeserializeOwned + JsonSchema + 'static,
         O: Serialize + JsonSchema + 'static,
     {
-        let info = ActionInfo {
-            name: name.to_owned(),
-            description: description.to_owned(),
-            input_schema: schema_text::<I>(),
-            output_schema: schema_text::<O>(),
-        };
         let action = name.to_owned();
         let run = Box::new(move |ctx: &Context, input: &str| {
             let input: I = serde_json::from_str(input).map_err(|e| {
                 ActionError::InvalidInput(format!("input of action `{action}` does not parse: {e}"))
             })?;
             let output = run(ctx, input)?;
-            serde_json::to_string(&output)
-                .map_err(|e| ActionError::Failed(format!("output of action `{action}` does not serialise: {e}")))
+            serde_json::to_string(&output).map_err(|e| {
+                ActionError::Failed(format!(
+                    "output of action `{action}` does not serialise: {e}"
+                ))
+            })
         });
-        Action { info, run }
+        Action {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            input_schema: schema_text::<I>,
+            output_schema: schema_text::<O>,
+            run,
+        }
+    }
+
+    fn info(&self) -> ActionInfo {
+        ActionInfo {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            input_schema: (self.input_schema)(),
+            output_schema: (self.output_schema)(),
+        }
     }
 }
 
@@ -90,7 +114,11 @@ impl PluginInfo {
             version: version.to_owned(),
             description: description.to_owned(),
             config_schema: r#"{"type":"object"}"#.to_owned(),
-            requests: Capabilities { http: vec![], tcp: vec![], secrets: vec![] },
+            requests: Capabilities {
+                http: vec![],
+                tcp: vec![],
+                secrets: vec![],
+            },
         }
     }
 
@@ -132,7 +160,7 @@ pub fn describe<P: Plugin>() -> Manifest {
         name: info.name,
         version: info.version,
         description: info.description,
-        actions: P::actions().into_iter().map(|a| a.info).collect(),
+        actions: P::actions().iter().map(Action::info).collect(),
         config_schema: info.config_schema,
         requests: info.requests,
     }
@@ -140,7 +168,7 @@ pub fn describe<P: Plugin>() -> Manifest {
 
 #[doc(hidden)]
 pub fn invoke<P: Plugin>(ctx: &Context, action: &str, input: &str) -> Result<String, ActionError> {
-    match P::actions().into_iter().find(|a| a.info.name == action) {
+    match P::actions().into_iter().find(|a| a.name == action) {
         Some(a) => (a.run)(ctx, input),
         None => Err(ActionError::InvalidInput(format!(
             "plugin `{}` has no action `{action}`",
@@ -152,7 +180,8 @@ pub fn invoke<P: Plugin>(ctx: &Context, action: &str, input: &str) -> Result<Str
 /// The instance configuration, parsed into `C`.
 pub fn config<C: DeserializeOwned>() -> Result<C, ActionError> {
     let text = bindings::tocsin::plugin::host::config();
-    serde_json::from_str(&text).map_err(|e| ActionError::Failed(format!("plugin configuration is invalid: {e}")))
+    serde_json::from_str(&text)
+        .map_err(|e| ActionError::Failed(format!("plugin configuration is invalid: {e}")))
 }
 
 /// A granted secret; `Denied` when the operator did not grant it or it has no value.

@@ -45,27 +45,44 @@ struct Reply {
 
 impl Plugin for Webhook {
     fn info() -> PluginInfo {
-        PluginInfo::new("webhook", env!("CARGO_PKG_VERSION"), "Calls an HTTP endpoint").http(&["*"])
+        PluginInfo::new(
+            "webhook",
+            env!("CARGO_PKG_VERSION"),
+            "Calls an HTTP endpoint",
+        )
+        .http(&["*"])
     }
 
     fn actions() -> Vec<Action> {
-        vec![Action::new("call", "Send one HTTP request and return the response", call)]
+        vec![Action::new(
+            "call",
+            "Send one HTTP request and return the response",
+            call,
+        )]
     }
 }
 
 fn call(ctx: &Context, input: Call) -> Result<Reply, ActionError> {
     if input.body.is_some() && input.json.is_some() {
-        return Err(ActionError::InvalidInput("give either `body` or `json`, not both".into()));
+        return Err(ActionError::InvalidInput(
+            "give either `body` or `json`, not both".into(),
+        ));
     }
     let mut req = Request::new(input.method.as_deref().unwrap_or("POST"), &input.url);
     req.headers = input.headers.into_iter().collect();
-    let has = |req: &Request, name: &str| req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    let has = |req: &Request, name: &str| {
+        req.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+    };
     if !has(&req, "idempotency-key") {
-        req.headers.push(("idempotency-key".into(), ctx.invocation_id.clone()));
+        req.headers
+            .push(("idempotency-key".into(), ctx.invocation_id.clone()));
     }
     if let Some(json) = input.json {
         if !has(&req, "content-type") {
-            req.headers.push(("content-type".into(), "application/json".into()));
+            req.headers
+                .push(("content-type".into(), "application/json".into()));
         }
         req.body = json.to_string().into_bytes();
     } else if let Some(body) = input.body {
@@ -76,13 +93,28 @@ fn call(ctx: &Context, input: Call) -> Result<Reply, ActionError> {
     let resp = send(&req)?;
     let body = String::from_utf8_lossy(&resp.body).into_owned();
     if resp.is_retryable() {
-        return Err(ActionError::Retryable(format!("{} answered {}: {}", input.url, resp.status, excerpt(&body))));
+        return Err(ActionError::Retryable(format!(
+            "{} answered {}: {}",
+            input.url,
+            resp.status,
+            excerpt(&body)
+        )));
     }
     if input.fail_on_status && resp.status >= 400 {
-        return Err(ActionError::Failed(format!("{} answered {}: {}", input.url, resp.status, excerpt(&body))));
+        return Err(ActionError::Failed(format!(
+            "{} answered {}: {}",
+            input.url,
+            resp.status,
+            excerpt(&body)
+        )));
     }
     let json = serde_json::from_str(&body).ok();
-    Ok(Reply { status: resp.status, headers: resp.headers, body, json })
+    Ok(Reply {
+        status: resp.status,
+        headers: resp.headers,
+        body,
+        json,
+    })
 }
 
 fn excerpt(body: &str) -> &str {

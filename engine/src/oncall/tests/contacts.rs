@@ -8,6 +8,7 @@ fn channel(name: &str, t: ChannelType, addr: &str) -> ContactChannel {
         channel_type: t,
         delivery_address: addr.into(),
         activation_status: ActivationStatus::NotActivated,
+        plugin: None,
     }
 }
 

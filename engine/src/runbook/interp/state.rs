@@ -119,3 +119,14 @@ impl Execution {
         &mut self.steps[last]
     }
 }
+
+impl Execution {
+    /// Is `step` the running step at `attempt`? Timers and plugin calls of a run that is no
+    /// longer live are stale: the interpreter ignores them and the shell may drop them.
+    pub fn is_live(&self, step: &str, attempt: u32) -> bool {
+        self.current.as_deref() == Some(step)
+            && self.record(step).is_some_and(|r| {
+                r.attempt == attempt && matches!(r.status, Status::InProgress | Status::Waiting)
+            })
+    }
+}
