@@ -3,7 +3,7 @@
 //!
 //! Peers: the wasm32-wasip2 Rust target (rustup), Debian packages (apt-get, when missing),
 //! PyPI packages in a venv at target/peers/venv (xtask/peers/requirements.txt) and npm packages
-//! in target/peers/node (tests/plugins/js/package.json).
+//! in target/peers/node (tests/plugins/js/package.json and its lock).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -125,25 +125,19 @@ fn peers(root: &Path) -> Result<()> {
             .arg(&requirements))?;
         std::fs::write(&stamp, wanted)?;
     }
-    // componentize-js (npm), for the JavaScript plugin test.
+    // componentize-js (npm), for the JavaScript plugin test, resolved from the committed lock
+    // (`npm install` rather than `npm ci`: npm 11 rejects locks missing other platforms' optional deps).
     let node_dir = root.join("target/peers/node");
-    let package = std::fs::read_to_string(root.join("tests/plugins/js/package.json"))
-        .context("reading tests/plugins/js/package.json")?;
-    let node_stamp = node_dir.join(".package.installed");
-    if std::fs::read_to_string(&node_stamp).ok().as_deref() != Some(package.as_str()) {
-        eprintln!(
-            "xtask: installing npm test peers into {}",
-            node_dir.display()
-        );
+    let js = root.join("tests/plugins/js");
+    let lock = std::fs::read_to_string(js.join("package-lock.json")).context("reading tests/plugins/js/package-lock.json")?;
+    let node_stamp = node_dir.join(".lock.installed");
+    if std::fs::read_to_string(&node_stamp).ok().as_deref() != Some(lock.as_str()) {
+        eprintln!("xtask: installing npm test peers into {}", node_dir.display());
         std::fs::create_dir_all(&node_dir)?;
-        std::fs::write(node_dir.join("package.json"), &package)?;
-        run(Command::new("npm").current_dir(&node_dir).args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-        ]))?;
-        std::fs::write(&node_stamp, package)?;
+        std::fs::copy(js.join("package.json"), node_dir.join("package.json"))?;
+        std::fs::write(node_dir.join("package-lock.json"), &lock)?;
+        run(Command::new("npm").current_dir(&node_dir).args(["install", "--no-audit", "--no-fund", "--loglevel=error"]))?;
+        std::fs::write(&node_stamp, lock)?;
     }
     Ok(())
 }
