@@ -10,4 +10,5 @@ mod oncall_support;
 mod other_languages;
 mod plugin_host;
 mod runbook_exec;
+mod runbook_flow;
 mod serve;

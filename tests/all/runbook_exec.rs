@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
     base: String,
 }
@@ -25,7 +25,7 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(data: &Path, config: Option<&Path>, runbooks: Option<&Path>) -> Server {
+    pub(crate) fn start(data: &Path, config: Option<&Path>, runbooks: Option<&Path>) -> Server {
         let mut cmd = Command::new(tocsin_bin());
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data);
@@ -53,7 +53,7 @@ impl Server {
         Server { child, base }
     }
 
-    fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         let status = Command::new("kill")
             .arg("-9")
             .arg(self.child.id().to_string())
@@ -63,7 +63,7 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let resp = reqwest::blocking::Client::new()
             .post(format!("{}{path}", self.base))
             .json(&body)
@@ -73,14 +73,14 @@ impl Server {
         (status, resp.json().unwrap_or(Value::Null))
     }
 
-    fn get(&self, path: &str) -> Value {
+    pub(crate) fn get(&self, path: &str) -> Value {
         reqwest::blocking::get(format!("{}{path}", self.base))
             .unwrap()
             .json()
             .unwrap()
     }
 
-    fn start_inline(&self, yaml: &str, params: Value) -> String {
+    pub(crate) fn start_inline(&self, yaml: &str, params: Value) -> String {
         let (status, v) = self.post(
             "/v1/executions",
             json!({"content": yaml, "parameters": params}),
@@ -89,7 +89,7 @@ impl Server {
         v["id"].as_str().unwrap().to_owned()
     }
 
-    fn signal(&self, id: &str, body: Value) -> Value {
+    pub(crate) fn signal(&self, id: &str, body: Value) -> Value {
         let (status, v) = self.post(&format!("/v1/executions/{id}/signal"), body);
         assert_eq!(status, 200, "{v}");
         v
@@ -97,7 +97,7 @@ impl Server {
 
     /// Poll until `pred` holds for the execution (panics after a generous minute: a hang, not a
     /// timing assertion).
-    fn wait_for(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait_for(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         for _ in 0..1200 {
             let v = self.get(&format!("/v1/executions/{id}"));
             if pred(&v) {
@@ -111,18 +111,18 @@ impl Server {
         );
     }
 
-    fn wait_status(&self, id: &str, status: &str) -> Value {
+    pub(crate) fn wait_status(&self, id: &str, status: &str) -> Value {
         self.wait_for(id, status, |v| v["status"] == status)
     }
 
-    fn wait_waiting_at(&self, id: &str, step: &str) -> Value {
+    pub(crate) fn wait_waiting_at(&self, id: &str, step: &str) -> Value {
         self.wait_for(id, &format!("waiting at {step}"), |v| {
             v["waiting_for"]["step"] == step
         })
     }
 }
 
-fn step<'a>(v: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn step<'a>(v: &'a Value, name: &str) -> &'a Value {
     v["steps"]
         .as_array()
         .unwrap()
@@ -132,7 +132,7 @@ fn step<'a>(v: &'a Value, name: &str) -> &'a Value {
 }
 
 /// A webhook instance allowed to reach `addr`.
-fn webhook_config(addr: std::net::SocketAddr) -> tempfile::TempDir {
+pub(crate) fn webhook_config(addr: std::net::SocketAddr) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("hooks.yaml"),
@@ -143,11 +143,11 @@ fn webhook_config(addr: std::net::SocketAddr) -> tempfile::TempDir {
 }
 
 /// Requests a peer received: (path, idempotency-key header).
-type Seen = Arc<Mutex<Vec<(String, String)>>>;
+pub(crate) type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
 /// A peer answering by path: `/ok` 200, `/fail` 400, `/flaky` 503 the first time then 200,
 /// `/fail-once` 400 the first time then 200, `/slow` waits 60 s the first time then 200.
-fn peer(rt: &tokio::runtime::Runtime) -> (std::net::SocketAddr, Seen) {
+pub(crate) fn peer(rt: &tokio::runtime::Runtime) -> (std::net::SocketAddr, Seen) {
     let seen: Seen = Arc::default();
     let s = seen.clone();
     let addr = rt.block_on(http_peer(move |_m, headers, body| {
@@ -172,7 +172,7 @@ fn peer(rt: &tokio::runtime::Runtime) -> (std::net::SocketAddr, Seen) {
     (addr, seen)
 }
 
-fn keys(seen: &Seen, path: &str) -> Vec<String> {
+pub(crate) fn keys(seen: &Seen, path: &str) -> Vec<String> {
     seen.lock()
         .unwrap()
         .iter()
@@ -181,7 +181,7 @@ fn keys(seen: &Seen, path: &str) -> Vec<String> {
         .collect()
 }
 
-fn hook_step(name: &str, addr: std::net::SocketAddr, path: &str, extra: &str) -> String {
+pub(crate) fn hook_step(name: &str, addr: std::net::SocketAddr, path: &str, extra: &str) -> String {
     format!(
         "  - name: {name}\n    action: hooks:call\n{extra}    inputs:\n      url: 'http://{addr}{path}'\n      json: {{ path: '{path}' }}\n      fail_on_status: true\n"
     )
@@ -250,7 +250,7 @@ fn runbook_with_console_branch_sleep_pause_approval_and_on_failure_runs_over_htt
             .iter()
             .all(|s| s["name"] != "Unreached")
     );
-    assert_eq!(keys(&seen, "/fail"), vec![format!("{id}/Break/1")]);
+    assert_eq!(keys(&seen, "/fail"), vec![format!("{id}/Break#1/1")]);
     let history: Vec<&str> = v["history"]
         .as_array()
         .unwrap()
@@ -291,7 +291,7 @@ fn retryable_webhook_failures_are_retried_with_one_key_per_attempt() {
     assert_eq!(step(&v, "Call")["attempt"], 2);
     assert_eq!(
         keys(&seen, "/flaky"),
-        vec![format!("{id}/Call/1"), format!("{id}/Call/2")]
+        vec![format!("{id}/Call#1/1"), format!("{id}/Call#1/2")]
     );
 }
 
@@ -331,9 +331,19 @@ fn start_step_reruns_a_failed_execution_from_the_named_step() {
             ("Deploy", "Success")
         ]
     );
-    // The re-run is attempt 1 of a new run: the same key, which a provider would dedupe — so
-    // StartStep after a failure is only safe for idempotent or failed-permanently calls.
-    assert_eq!(keys(&seen, "/fail-once").len(), 2);
+    // The re-run is attempt 1 of a new run of Deploy: a new key, so a provider deduping on it
+    // performs the re-run instead of replaying the failure.
+    assert_eq!(
+        keys(&seen, "/fail-once"),
+        vec![format!("{id}/Deploy#1/1"), format!("{id}/Deploy#2/1")]
+    );
+    assert_eq!(
+        (
+            step(&v, "Deploy")["run"].as_u64(),
+            step(&v, "Deploy")["attempt"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
 }
 
 #[test]
@@ -453,7 +463,7 @@ fn kill_9_then_restart_resumes_sleeping_waiting_and_in_flight_executions() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(keys(&seen, "/slow"), vec![format!("{in_flight}/Slow/1")]);
+    assert_eq!(keys(&seen, "/slow"), vec![format!("{in_flight}/Slow#1/1")]);
     assert_eq!(
         server.get(&format!("/v1/executions/{sleeping}"))["status"],
         "InProgress",
@@ -478,7 +488,10 @@ fn kill_9_then_restart_resumes_sleeping_waiting_and_in_flight_executions() {
     // The in-flight call was sent again after the restart with the same key and attempt.
     assert_eq!(
         keys(&seen, "/slow"),
-        vec![format!("{in_flight}/Slow/1"), format!("{in_flight}/Slow/1")]
+        vec![
+            format!("{in_flight}/Slow#1/1"),
+            format!("{in_flight}/Slow#1/1")
+        ]
     );
     let v = server.get(&format!("/v1/executions/{in_flight}"));
     assert_eq!(step(&v, "Slow")["attempt"], 1);

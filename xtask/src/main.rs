@@ -129,14 +129,23 @@ fn peers(root: &Path) -> Result<()> {
     // (`npm install` rather than `npm ci`: npm 11 rejects locks missing other platforms' optional deps).
     let node_dir = root.join("target/peers/node");
     let js = root.join("tests/plugins/js");
-    let lock = std::fs::read_to_string(js.join("package-lock.json")).context("reading tests/plugins/js/package-lock.json")?;
+    let lock = std::fs::read_to_string(js.join("package-lock.json"))
+        .context("reading tests/plugins/js/package-lock.json")?;
     let node_stamp = node_dir.join(".lock.installed");
     if std::fs::read_to_string(&node_stamp).ok().as_deref() != Some(lock.as_str()) {
-        eprintln!("xtask: installing npm test peers into {}", node_dir.display());
+        eprintln!(
+            "xtask: installing npm test peers into {}",
+            node_dir.display()
+        );
         std::fs::create_dir_all(&node_dir)?;
         std::fs::copy(js.join("package.json"), node_dir.join("package.json"))?;
         std::fs::write(node_dir.join("package-lock.json"), &lock)?;
-        run(Command::new("npm").current_dir(&node_dir).args(["install", "--no-audit", "--no-fund", "--loglevel=error"]))?;
+        run(Command::new("npm").current_dir(&node_dir).args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ]))?;
         std::fs::write(&node_stamp, lock)?;
     }
     Ok(())

@@ -51,6 +51,9 @@ impl Documents {
                 }
             };
             let text = String::from_utf8_lossy(&text).into_owned();
+            if crate::runbook::is_configuration_text(&text) {
+                continue; // a `kind: …` document sharing the directory
+            }
             match self.check(&path.display().to_string(), &text) {
                 Ok(doc) => {
                     self.by_name.insert(name, doc);

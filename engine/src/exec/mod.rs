@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::plugin::{CallContext, PluginHost};
 use crate::runbook::interp::{
-    Effect, Event, Execution, PluginOutcome, Signal, Status, StepRecord, Timer, transition,
+    Effect, Event, Execution, PluginOutcome, Signal, Status, Timer, transition,
 };
 use crate::runbook::{Document, ParamError, Vars, bind_parameters};
 use crate::store::{CallJob, ExecSummary, ExecWrite, ParentLink, Store, StoreError, TimerJob};
@@ -400,12 +400,14 @@ impl Actor {
             Ok(()) => {
                 for w in &batch.writes {
                     for t in &w.new_timers {
-                        if w.execution.is_live(&t.timer.step, t.timer.attempt) {
+                        if w.execution
+                            .is_live(&t.timer.step, t.timer.run, t.timer.attempt)
+                        {
                             let _ = self.timers.send(t.clone());
                         }
                     }
                     for c in &w.new_calls {
-                        if w.execution.is_live(&c.step, c.attempt) {
+                        if w.execution.is_live(&c.step, c.run, c.attempt) {
                             self.call(c.clone());
                         }
                     }
@@ -482,8 +484,11 @@ impl Actor {
                 _ => None,
             };
             let w = &mut batch.writes[idx];
-            if let Event::PluginResult { step, attempt, .. } = &event {
-                w.done_call = Some((step.clone(), *attempt));
+            if let Event::PluginResult {
+                step, run, attempt, ..
+            } = &event
+            {
+                w.done_call = Some((step.clone(), *run, *attempt));
             }
             let before = w.execution.clone();
             let (after, effects) = transition(before.clone(), event, now);
@@ -493,7 +498,6 @@ impl Actor {
             {
                 unchanged_signal = Some((name, why_ignored(&before)));
             }
-            w.ended_steps.extend(ended_steps(&before, &after));
             w.execution = after;
             refresh_summary(w);
             let parent = w.summary.parent.clone();
@@ -506,6 +510,7 @@ impl Actor {
                         input,
                         idempotency_key,
                         step,
+                        run,
                         attempt,
                         deadline,
                     } => w.new_calls.push(CallJob {
@@ -515,6 +520,7 @@ impl Actor {
                         input,
                         idempotency_key,
                         step,
+                        run,
                         attempt,
                         deadline,
                         deliveries: 1,
@@ -526,10 +532,11 @@ impl Actor {
                     }),
                     Effect::StartChild {
                         step,
+                        run,
                         document_name,
                         document_version: _,
                         parameters,
-                    } => match self.child(&eid, &step, &document_name, &parameters, now) {
+                    } => match self.child(&eid, &step, run, &document_name, &parameters, now) {
                         Ok(child) => {
                             let cid = child.execution.id.clone();
                             tracing::info!(execution = %eid, step = %step, child = %cid, document = %document_name, "starting a child execution");
@@ -544,6 +551,7 @@ impl Actor {
                                 eid.clone(),
                                 Event::ChildFinished {
                                     step,
+                                    run,
                                     execution_id: String::new(),
                                     status: Status::Failed,
                                     outputs,
@@ -551,6 +559,7 @@ impl Actor {
                             ));
                         }
                     },
+                    Effect::StepEnded(record) => w.ended_steps.push(record),
                     Effect::Finished { status, outputs } => {
                         tracing::info!(execution = %eid, status = ?status, "execution finished");
                         if let Some(p) = &parent {
@@ -558,6 +567,7 @@ impl Actor {
                                 p.execution_id.clone(),
                                 Event::ChildFinished {
                                     step: p.step.clone(),
+                                    run: p.run,
                                     execution_id: eid.clone(),
                                     status,
                                     outputs,
@@ -578,6 +588,7 @@ impl Actor {
         &self,
         parent: &str,
         step: &str,
+        run: u32,
         name: &str,
         parameters: &Map<String, Value>,
         now: Timestamp,
@@ -592,6 +603,7 @@ impl Actor {
             Some(ParentLink {
                 execution_id: parent.to_string(),
                 step: step.to_string(),
+                run,
             }),
         ))
     }
@@ -618,6 +630,7 @@ impl Actor {
                 id: job.execution_id,
                 event: Event::PluginResult {
                     step: job.step,
+                    run: job.run,
                     attempt: job.attempt,
                     outcome,
                 },
@@ -657,21 +670,6 @@ fn refresh_summary(w: &mut ExecWrite) {
     w.summary.started_at = ex.started_at;
     w.summary.ended_at = ex.ended_at;
     w.summary.failure = ex.failure.clone();
-}
-
-/// Step runs that reached a final status in this transition.
-fn ended_steps(before: &Execution, after: &Execution) -> Vec<StepRecord> {
-    after
-        .steps
-        .iter()
-        .filter(|r| r.status.is_final())
-        .filter(|r| {
-            before.record(&r.name).is_none_or(|b| {
-                b.status != r.status || b.ended_at != r.ended_at || b.attempt != r.attempt
-            })
-        })
-        .cloned()
-        .collect()
 }
 
 fn signal_label(s: &Signal) -> String {

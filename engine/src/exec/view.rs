@@ -14,6 +14,7 @@ fn step_json(r: &StepRecord, action: &str) -> Value {
         "name": r.name,
         "action": action,
         "status": r.status,
+        "run": r.run,
         "attempt": r.attempt,
         "started_at": r.started_at,
         "ended_at": r.ended_at,

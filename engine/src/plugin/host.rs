@@ -661,6 +661,8 @@ fn new_store(engine: &Engine, state: SandboxState, deadline: Instant) -> Store<S
 /// (and is reported as a trap of that call) rather than exhausting the machine.
 pub const MAX_CONCURRENT_CALLS: u32 = 1000;
 
+const KEEP_RESIDENT: usize = 256 * 1024;
+
 /// The pooling allocator: instance memories come from pre-reserved slots, so a call costs no
 /// mmap/munmap of a fresh 4 GiB reservation (the dominant cost of on-demand instantiation).
 fn pooling_config() -> wasmtime::PoolingAllocationConfig {
@@ -674,8 +676,9 @@ fn pooling_config() -> wasmtime::PoolingAllocationConfig {
         .max_core_instances_per_component(64)
         .max_memory_size(Limits::MAX_MEMORY_BYTES)
         // Keep a little of each memory resident between calls: fewer page faults per call.
-        .linear_memory_keep_resident(64 * 1024)
-        .table_keep_resident(16 * 1024);
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(16 * 1024)
+        .async_stack_keep_resident(128 * 1024);
     pool
 }
 

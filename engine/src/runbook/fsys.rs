@@ -58,7 +58,11 @@ fn is_config_document(p: &Path) -> bool {
     if file.take(64 * 1024).read_to_end(&mut head).is_err() {
         return false;
     }
-    let text = String::from_utf8_lossy(&head);
+    is_configuration_text(&String::from_utf8_lossy(&head))
+}
+
+/// A top-level `kind:` and no `schemaVersion`: an operator configuration document, not a runbook.
+pub fn is_configuration_text(text: &str) -> bool {
     text.lines().any(|l| l.starts_with("kind:"))
         && !text.lines().any(|l| l.starts_with("schemaVersion"))
 }

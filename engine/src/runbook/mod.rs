@@ -27,7 +27,7 @@ pub use actions::{KnownActions, NoPluginActions, PluginActions, UNSUPPORTED_AWS_
 pub use branch::{BranchError, choose, evaluate};
 pub use diag::{Diagnostic, Severity, code};
 pub use duration::{MAX_SLEEP, parse_duration};
-pub use fsys::{MAX_FILE_BYTES, validate_paths};
+pub use fsys::{MAX_FILE_BYTES, is_configuration_text, validate_paths};
 pub use load::{ParseOutcome, parse_document};
 pub use model::{
     Action, Branch, Choice, Condition, Document, Loop, LoopOver, OnCancel, OnFailure, Operator,

@@ -2,12 +2,21 @@
 //! stored documents. A transition's new state and its effects are written in one transaction.
 //!
 //! Tables (keys are text so they stay expressible in SQL):
-//! - `executions`: id → the interpreter's `Execution` (JSON)
+//! - `executions`: id → the interpreter's `Execution` (JSON) without its document, which it names
+//!   by content hash (`document_hash`)
+//! - `runbook_document_blobs`: SHA-256 of a parsed document → the document (JSON), stored once for
+//!   every execution of it
 //! - `execution_summaries`: id → [`ExecSummary`] (JSON; listing reads only these)
 //! - `execution_steps`: `<id>/<seq:010>` → a finished step run (`StepRecord`, JSON)
-//! - `execution_timers`: `<id>/<step>/<attempt>/<kind>` → [`TimerJob`] (JSON)
-//! - `execution_outbox`: `<id>/<step>/<attempt>` (the idempotency key) → [`CallJob`] (JSON)
+//! - `execution_timers`: `<id>/<step>#<run>/<attempt>/<kind>` → [`TimerJob`] (JSON)
+//! - `execution_outbox`: `<id>/<step>#<run>/<attempt>` (the idempotency key) → [`CallJob`] (JSON)
+//!
+//! Rows written before documents were stored apart (the `Execution` with its `document` inline)
+//! still load.
 //! - `runbook_documents`: name → document source text
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
@@ -15,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Store, StoreError, io};
-use crate::runbook::interp::{Execution, Status, StepRecord, Timer};
+use crate::runbook::Document;
+use crate::runbook::interp::{Execution, Status, StepRecord, Timer, document_hash};
 
 const EXECUTIONS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("executions");
 const SUMMARIES: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("execution_summaries");
@@ -23,12 +33,45 @@ const STEPS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("execution_
 const TIMERS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("execution_timers");
 const OUTBOX: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("execution_outbox");
 const DOCUMENTS: TableDefinition<'_, &str, &str> = TableDefinition::new("runbook_documents");
+const DOC_BLOBS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("runbook_document_blobs");
+
+/// Documents cached at most; beyond, the cache starts over (documents are few and small).
+const DOC_CACHE_MAX: usize = 256;
+
+/// Parsed documents by content hash, shared by the executions loaded from the store. Holds only
+/// documents that are committed.
+#[derive(Debug, Default)]
+pub(super) struct DocCache(Mutex<HashMap<String, Arc<Document>>>);
+
+impl DocCache {
+    fn get(&self, hash: &str) -> Option<Arc<Document>> {
+        self.0.lock().ok()?.get(hash).cloned()
+    }
+
+    fn put(&self, hash: &str, doc: &Arc<Document>) {
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() >= DOC_CACHE_MAX && !m.contains_key(hash) {
+                m.clear();
+            }
+            m.insert(hash.to_string(), doc.clone());
+        }
+    }
+}
+
+/// The document of a row written with it inline (before documents were stored apart).
+#[derive(Deserialize)]
+struct InlineDocument {
+    document: Document,
+}
 
 /// The parent of a child execution (`aws:executeAutomation`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParentLink {
     pub execution_id: String,
     pub step: String,
+    /// The run of `step` that started the child.
+    #[serde(default)]
+    pub run: u32,
 }
 
 /// What listing an execution shows.
@@ -59,8 +102,8 @@ pub struct TimerJob {
 impl TimerJob {
     fn key(&self) -> String {
         format!(
-            "{}/{}/{}/{:?}",
-            self.execution_id, self.timer.step, self.timer.attempt, self.timer.kind
+            "{}/{}#{}/{}/{:?}",
+            self.execution_id, self.timer.step, self.timer.run, self.timer.attempt, self.timer.kind
         )
     }
 }
@@ -72,9 +115,12 @@ pub struct CallJob {
     pub instance: String,
     pub action: String,
     pub input: Value,
-    /// `<execution>/<step>/<attempt>`: the key of the outbox row and the plugin's invocation id.
+    /// `<execution>/<step>#<run>/<attempt>`: the key of the outbox row and the plugin's
+    /// invocation id.
     pub idempotency_key: String,
     pub step: String,
+    #[serde(default)]
+    pub run: u32,
     pub attempt: u32,
     pub deadline: Option<Timestamp>,
     /// How many times the call was sent (more than 1 after a restart while it was in flight).
@@ -88,8 +134,9 @@ pub struct ExecWrite {
     pub execution: Execution,
     pub new_timers: Vec<TimerJob>,
     pub new_calls: Vec<CallJob>,
-    /// The call whose result this commit applies (`step`, `attempt`): removed from the outbox.
-    pub done_call: Option<(String, u32)>,
+    /// The call whose result this commit applies (`step`, `run`, `attempt`): removed from the
+    /// outbox.
+    pub done_call: Option<(String, u32, u32)>,
     /// Step runs that ended in this commit, appended to the history.
     pub ended_steps: Vec<StepRecord>,
 }
@@ -144,6 +191,28 @@ impl Store {
             let mut outbox = tx
                 .open_table(OUTBOX)
                 .map_err(|x| e("open outbox")(x.to_string()))?;
+            let mut blobs = tx
+                .open_table(DOC_BLOBS)
+                .map_err(|x| e("open document blobs")(x.to_string()))?;
+            let mut seen = BTreeSet::new();
+            for w in writes {
+                let hash = w.execution.document_hash.as_str();
+                if !seen.insert(hash) || self.exec_docs.get(hash).is_some() {
+                    continue;
+                }
+                let stored = blobs
+                    .get(hash)
+                    .map_err(|x| e("read document blob")(x.to_string()))?
+                    .is_some();
+                if !stored {
+                    blobs
+                        .insert(
+                            hash,
+                            encode(&*w.execution.document, "encode document")?.as_slice(),
+                        )
+                        .map_err(|x| e("write document blob")(x.to_string()))?;
+                }
+            }
             for w in writes {
                 let id = w.execution.id.as_str();
                 execs
@@ -193,15 +262,17 @@ impl Store {
                 timers
                     .retain_in(lo.as_str()..hi.as_str(), |_, v| {
                         serde_json::from_slice::<TimerJob>(v)
-                            .is_ok_and(|t| ex.is_live(&t.timer.step, t.timer.attempt))
+                            .is_ok_and(|t| ex.is_live(&t.timer.step, t.timer.run, t.timer.attempt))
                     })
                     .map_err(|x| e("prune timers")(x.to_string()))?;
                 let done = w.done_call.as_ref();
                 outbox
                     .retain_in(lo.as_str()..hi.as_str(), |_, v| {
                         serde_json::from_slice::<CallJob>(v).is_ok_and(|c| {
-                            ex.is_live(&c.step, c.attempt)
-                                && done.is_none_or(|(s, a)| !(*s == c.step && *a == c.attempt))
+                            ex.is_live(&c.step, c.run, c.attempt)
+                                && done.is_none_or(|(s, r, a)| {
+                                    !(*s == c.step && *r == c.run && *a == c.attempt)
+                                })
                         })
                     })
                     .map_err(|x| e("prune outbox")(x.to_string()))?;
@@ -216,7 +287,14 @@ impl Store {
                 }
             }
         }
-        tx.commit().map_err(|x| e("commit")(x.to_string()))
+        tx.commit().map_err(|x| e("commit")(x.to_string()))?;
+        for w in writes {
+            let ex = &w.execution;
+            if self.exec_docs.get(&ex.document_hash).is_none() {
+                self.exec_docs.put(&ex.document_hash, &ex.document);
+            }
+        }
+        Ok(())
     }
 
     /// Count one more delivery of each of these outbox calls (after a restart).
@@ -269,7 +347,14 @@ impl Store {
         else {
             return Ok(None);
         };
-        let execution: Execution = decode(ex.value(), "decode execution")?;
+        let mut execution: Execution = decode(ex.value(), "decode execution")?;
+        if execution.document_hash.is_empty() {
+            let inline: InlineDocument = decode(ex.value(), "decode execution document")?;
+            execution.document_hash = document_hash(&inline.document);
+            execution.document = Arc::new(inline.document);
+        } else {
+            execution.document = self.execution_document(&tx, &execution.document_hash)?;
+        }
         let summary = match sums
             .get(id)
             .map_err(|x| io("read summary")(x.to_string()))?
@@ -282,6 +367,27 @@ impl Store {
             }
         };
         Ok(Some(StoredExecution { summary, execution }))
+    }
+
+    /// A stored document by content hash: from the cache, else the blobs table.
+    fn execution_document(
+        &self,
+        tx: &redb::ReadTransaction,
+        hash: &str,
+    ) -> Result<Arc<Document>, StoreError> {
+        if let Some(d) = self.exec_docs.get(hash) {
+            return Ok(d);
+        }
+        let blobs = tx
+            .open_table(DOC_BLOBS)
+            .map_err(|x| io("open document blobs")(x.to_string()))?;
+        let row = blobs
+            .get(hash)
+            .map_err(|x| io("read document blob")(x.to_string()))?
+            .ok_or_else(|| io("read document blob")(format!("no document with hash {hash}")))?;
+        let doc: Arc<Document> = Arc::new(decode(row.value(), "decode document")?);
+        self.exec_docs.put(hash, &doc);
+        Ok(doc)
     }
 
     /// Every execution's summary, by id.
@@ -360,5 +466,112 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runbook::interp::{Event, transition};
+    use crate::runbook::{Vars, parse_document};
+
+    fn write(ex: Execution) -> ExecWrite {
+        ExecWrite {
+            summary: ExecSummary {
+                id: ex.id.clone(),
+                document: "doc".into(),
+                status: ex.status,
+                current: ex.current.clone(),
+                created_at: Timestamp::UNIX_EPOCH,
+                started_at: None,
+                ended_at: None,
+                parent: None,
+                failure: None,
+            },
+            execution: ex,
+            new_timers: Vec::new(),
+            new_calls: Vec::new(),
+            done_call: None,
+            ended_steps: Vec::new(),
+        }
+    }
+
+    fn pausing(id: &str) -> Execution {
+        let doc = parse_document(
+            "schemaVersion: '0.3'\nmainSteps:\n  - { name: Hold, action: 'aws:pause' }\n",
+        )
+        .ok()
+        .unwrap();
+        let ex = Execution::new(id, doc, Vars::default());
+        transition(ex, Event::Start, Timestamp::UNIX_EPOCH).0
+    }
+
+    /// Equal but for source spans, which are not stored.
+    fn same(a: &Execution, b: &Execution) {
+        let json = |e: &Execution| {
+            (
+                serde_json::to_value(e).unwrap(),
+                serde_json::to_value(&*e.document).unwrap(),
+            )
+        };
+        assert_eq!(json(a), json(b));
+    }
+
+    fn rows(store: &Store, table: TableDefinition<'_, &str, &[u8]>) -> usize {
+        let tx = store.db.begin_read().unwrap();
+        let t = tx.open_table(table).unwrap();
+        t.iter().unwrap().count()
+    }
+
+    #[test]
+    fn executions_of_one_document_store_it_once_and_load_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        let (a, b) = (pausing("a"), pausing("b"));
+        assert_eq!(a.document_hash, b.document_hash);
+        {
+            let store = Store::open(&path).unwrap();
+            store.commit_executions(&[write(a.clone())], &[]).unwrap();
+            store.commit_executions(&[write(b)], &[]).unwrap();
+            assert_eq!(rows(&store, DOC_BLOBS), 1);
+            let tx = store.db.begin_read().unwrap();
+            let t = tx.open_table(EXECUTIONS).unwrap();
+            let row = t.get("a").unwrap().unwrap();
+            let text = String::from_utf8_lossy(row.value()).into_owned();
+            assert!(
+                !text.contains("mainSteps"),
+                "the row embeds the document: {text}"
+            );
+        }
+        // A fresh store (empty cache) reads the document from its blob.
+        let store = Store::open(&path).unwrap();
+        let back = store.execution("a").unwrap().unwrap().execution;
+        same(&back, &a);
+    }
+
+    #[test]
+    fn rows_with_the_document_inline_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.redb")).unwrap();
+        let ex = pausing("old");
+        let mut legacy = serde_json::to_value(&ex).unwrap();
+        let obj = legacy.as_object_mut().unwrap();
+        obj.remove("document_hash");
+        obj.insert(
+            "document".into(),
+            serde_json::to_value(&*ex.document).unwrap(),
+        );
+        store.commit_executions(&[write(ex.clone())], &[]).unwrap();
+        {
+            let tx = store.db.begin_write().unwrap();
+            {
+                let mut t = tx.open_table(EXECUTIONS).unwrap();
+                t.insert("old", serde_json::to_vec(&legacy).unwrap().as_slice())
+                    .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let back = store.execution("old").unwrap().unwrap().execution;
+        same(&back, &ex);
     }
 }

@@ -36,6 +36,8 @@ fn io(op: &'static str) -> impl Fn(String) -> StoreError {
 pub struct Store {
     db: Database,
     path: PathBuf,
+    /// Runbook documents shared by stored executions, by content hash.
+    exec_docs: executions::DocCache,
 }
 
 impl std::fmt::Debug for Store {
@@ -60,6 +62,7 @@ impl Store {
         let store = Store {
             db,
             path: path.to_owned(),
+            exec_docs: executions::DocCache::default(),
         };
         let found = store.schema_version()?;
         match found {

@@ -7,9 +7,12 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     Start,
-    /// The result of a [`Effect::CallPlugin`]; stale results (other step or attempt) are ignored.
+    /// The result of a [`Effect::CallPlugin`]; stale results (other step, run or attempt) are
+    /// ignored.
     PluginResult {
         step: String,
+        #[serde(default)]
+        run: u32,
         attempt: u32,
         outcome: PluginOutcome,
     },
@@ -17,6 +20,9 @@ pub enum Event {
     /// A child runbook started by [`Effect::StartChild`] ended.
     ChildFinished {
         step: String,
+        /// The run of `step` that started the child; a child of an older run is ignored.
+        #[serde(default)]
+        run: u32,
         execution_id: String,
         status: super::Status,
         outputs: Map<String, Value>,
@@ -61,10 +67,12 @@ pub enum TimerKind {
     Sleep,
 }
 
-/// A timer names the step run it belongs to; a timer for an older run is ignored.
+/// A timer names the step try (run and attempt) it belongs to; a timer of an older try is ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timer {
     pub step: String,
+    #[serde(default)]
+    pub run: u32,
     pub attempt: u32,
     pub kind: TimerKind,
 }
@@ -76,9 +84,11 @@ pub enum Effect {
         instance: String,
         action: String,
         input: Value,
-        /// `<execution>/<step>/<attempt>`: the same for re-deliveries of one attempt.
+        /// `<execution>/<step>#<run>/<attempt>` ([`super::idempotency_key`]): new for each entry
+        /// into the step, the same for re-deliveries of one attempt.
         idempotency_key: String,
         step: String,
+        run: u32,
         attempt: u32,
         deadline: Option<Timestamp>,
     },
@@ -88,10 +98,15 @@ pub enum Effect {
     },
     StartChild {
         step: String,
+        run: u32,
         document_name: String,
         document_version: Option<String>,
         parameters: Map<String, Value>,
     },
+    /// A run of a step ended (Success, Failed, TimedOut or Cancelled): append it to the step
+    /// history. Every run is reported, also when the step is entered again in the same transition
+    /// (a loop iteration, a branch cycle).
+    StepEnded(super::StepRecord),
     /// The execution ended.
     Finished {
         status: super::Status,

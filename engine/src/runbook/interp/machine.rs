@@ -5,7 +5,7 @@ use super::super::duration::parse_duration;
 use super::super::model::{Action, Document, OnCancel, OnFailure, ParamType, Step};
 use super::super::template::render;
 use super::event::{Effect, Event, PluginOutcome, Signal, Timer, TimerKind};
-use super::state::{Execution, LoopFrame, Status};
+use super::state::{Execution, LoopFrame, Status, idempotency_key};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
@@ -99,26 +99,28 @@ impl Machine {
             Event::Start => {}
             Event::PluginResult {
                 step,
+                run,
                 attempt,
                 outcome,
             } => {
-                if self.is_live(&step, attempt) {
+                if self.ex.is_live(&step, run, attempt) {
                     self.plugin_result(&step, attempt, outcome);
                 }
             }
             Event::TimerFired(t) => {
-                if self.is_live(&t.step, t.attempt) {
+                if self.ex.is_live(&t.step, t.run, t.attempt) {
                     self.timer(&t);
                 }
             }
             Event::ChildFinished {
                 step,
+                run,
                 execution_id,
                 status,
                 outputs,
             } => {
                 let attempt = self.ex.record(&step).map_or(0, |r| r.attempt);
-                if self.is_live(&step, attempt) {
+                if self.ex.is_live(&step, run, attempt) {
                     let mut out = Map::new();
                     out.insert("ExecutionId".into(), Value::from(execution_id));
                     out.insert("Status".into(), json!(status));
@@ -140,12 +142,9 @@ impl Machine {
         }
     }
 
-    /// Is `step` the running step, at this attempt?
-    fn is_live(&self, step: &str, attempt: u32) -> bool {
-        self.ex.current.as_deref() == Some(step)
-            && self.ex.record(step).is_some_and(|r| {
-                r.attempt == attempt && matches!(r.status, Status::InProgress | Status::Waiting)
-            })
+    /// The current run of `step` (0 if it never ran).
+    fn run_of(&self, step: &str) -> u32 {
+        self.ex.record(step).map_or(0, |r| r.run)
     }
 
     fn drive(&mut self) {
@@ -176,6 +175,7 @@ impl Machine {
         let now = self.now;
         let rec = self.ex.record_mut(name);
         rec.status = Status::InProgress;
+        rec.run = rec.run.saturating_add(1);
         rec.attempt = 1;
         rec.started_at = Some(now);
         rec.ended_at = None;
@@ -230,7 +230,7 @@ impl Machine {
                 Ok(at) if at <= now => self.complete(name, Map::new(), None),
                 Ok(at) => self.fx.push(Effect::StartTimer {
                     at,
-                    timer: timer(name, 1, TimerKind::Sleep),
+                    timer: timer(name, self.run_of(name), 1, TimerKind::Sleep),
                 }),
                 Err(e) => self.fail(name, e, Status::Failed),
             },
@@ -257,6 +257,7 @@ impl Machine {
                 };
                 self.fx.push(Effect::StartChild {
                     step: name.to_string(),
+                    run: self.run_of(name),
                     document_name: document_name.to_string(),
                     document_version: inputs
                         .get("DocumentVersion")
@@ -306,8 +307,9 @@ impl Machine {
                     instance: instance.to_string(),
                     action: action.to_string(),
                     input: inputs,
-                    idempotency_key: format!("{}/{name}/1", self.ex.id),
+                    idempotency_key: idempotency_key(&self.ex.id, name, self.run_of(name), 1),
                     step: name.to_string(),
+                    run: self.run_of(name),
                     attempt: 1,
                     deadline: timeout,
                 });
@@ -327,7 +329,7 @@ impl Machine {
         if let Some(at) = at {
             self.fx.push(Effect::StartTimer {
                 at,
-                timer: timer(name, attempt, TimerKind::Timeout),
+                timer: timer(name, self.run_of(name), attempt, TimerKind::Timeout),
             });
         }
     }
@@ -414,7 +416,7 @@ impl Machine {
                 self.ex.record_mut(step).failure = Some(msg);
                 self.fx.push(Effect::StartTimer {
                     at: after(self.now, backoff(attempt)),
-                    timer: timer(step, attempt, TimerKind::Retry),
+                    timer: timer(step, self.run_of(step), attempt, TimerKind::Retry),
                 });
             }
             PluginOutcome::Retryable(msg) => self.fail(
@@ -457,8 +459,9 @@ impl Machine {
                     instance: instance.to_string(),
                     action: action.to_string(),
                     input,
-                    idempotency_key: format!("{}/{}/{attempt}", self.ex.id, t.step),
+                    idempotency_key: idempotency_key(&self.ex.id, &t.step, t.run, attempt),
                     step: t.step.clone(),
+                    run: t.run,
                     attempt,
                     deadline,
                 });
@@ -568,6 +571,8 @@ impl Machine {
         let rec = self.ex.record_mut(name);
         rec.status = Status::Cancelled;
         rec.ended_at = Some(now);
+        let ended = rec.clone();
+        self.fx.push(Effect::StepEnded(ended));
         self.ex.current = None;
     }
 
@@ -580,6 +585,8 @@ impl Machine {
         rec.status = Status::Success;
         rec.ended_at = Some(now);
         rec.outputs = outputs;
+        let ended = rec.clone();
+        self.fx.push(Effect::StepEnded(ended));
         if self.ex.current.as_deref() == Some(name) {
             self.ex.current = None;
         }
@@ -611,6 +618,8 @@ impl Machine {
         rec.status = status;
         rec.ended_at = Some(now);
         rec.failure = Some(msg.clone());
+        let ended = rec.clone();
+        self.fx.push(Effect::StepEnded(ended));
         if self.ex.current.as_deref() == Some(name) {
             self.ex.current = None;
         }
@@ -665,9 +674,10 @@ impl Machine {
     }
 }
 
-fn timer(step: &str, attempt: u32, kind: TimerKind) -> Timer {
+fn timer(step: &str, run: u32, attempt: u32, kind: TimerKind) -> Timer {
     Timer {
         step: step.to_string(),
+        run,
         attempt,
         kind,
     }

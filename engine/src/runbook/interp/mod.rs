@@ -11,4 +11,4 @@ mod tests;
 
 pub use event::{Effect, Event, PluginOutcome, Signal, Timer, TimerKind};
 pub use machine::{backoff, start, transition};
-pub use state::{Execution, LoopFrame, Status, StepRecord};
+pub use state::{Execution, LoopFrame, Status, StepRecord, document_hash, idempotency_key};

@@ -1,10 +1,13 @@
 //! The serializable state of one execution.
 
+use std::sync::Arc;
+
 use super::super::model::Document;
 use super::super::template::Vars;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 /// Execution and step statuses, as in SSM Automation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +36,11 @@ impl Status {
 pub struct StepRecord {
     pub name: String,
     pub status: Status,
+    /// 1-based count of the times this step was entered in this execution (a loop iteration, a
+    /// StartStep re-run, a branch cycle each enter it again). With `attempt` it names one try of
+    /// the step: see [`idempotency_key`].
+    #[serde(default)]
+    pub run: u32,
     /// 1-based attempt of the current run.
     pub attempt: u32,
     pub started_at: Option<Timestamp>,
@@ -58,7 +66,14 @@ pub struct LoopFrame {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Execution {
     pub id: String,
-    pub document: Document,
+    /// The document being run, shared by the executions of one document. Not part of the
+    /// serialized state: the store keeps each document once, under [`Execution::document_hash`],
+    /// and puts it back when it loads the execution.
+    #[serde(skip, default = "empty_document")]
+    pub document: Arc<Document>,
+    /// SHA-256 (hex) of the document's JSON encoding; see [`document_hash`].
+    #[serde(default)]
+    pub document_hash: String,
     pub status: Status,
     pub vars: Vars,
     pub steps: Vec<StepRecord>,
@@ -78,9 +93,11 @@ pub struct Execution {
 impl Execution {
     /// A Pending execution. `vars` holds the parameters (already checked and defaulted by the
     /// caller), incident context and globals; [`super::start`] adds `automation:EXECUTION_ID`.
-    pub fn new(id: impl Into<String>, document: Document, vars: Vars) -> Self {
+    pub fn new(id: impl Into<String>, document: impl Into<Arc<Document>>, vars: Vars) -> Self {
+        let document = document.into();
         Execution {
             id: id.into(),
+            document_hash: document_hash(&document),
             document,
             status: Status::Pending,
             vars,
@@ -107,6 +124,7 @@ impl Execution {
         self.steps.push(StepRecord {
             name: step.to_string(),
             status: Status::Pending,
+            run: 0,
             attempt: 0,
             started_at: None,
             ended_at: None,
@@ -121,12 +139,42 @@ impl Execution {
 }
 
 impl Execution {
-    /// Is `step` the running step at `attempt`? Timers and plugin calls of a run that is no
-    /// longer live are stale: the interpreter ignores them and the shell may drop them.
-    pub fn is_live(&self, step: &str, attempt: u32) -> bool {
+    /// Is `step` the running step, in this run and at this attempt? Timers, plugin results and
+    /// child results of a try that is no longer live are stale: the interpreter ignores them and
+    /// the shell may drop them.
+    pub fn is_live(&self, step: &str, run: u32, attempt: u32) -> bool {
         self.current.as_deref() == Some(step)
             && self.record(step).is_some_and(|r| {
-                r.attempt == attempt && matches!(r.status, Status::InProgress | Status::Waiting)
+                r.run == run
+                    && r.attempt == attempt
+                    && matches!(r.status, Status::InProgress | Status::Waiting)
             })
     }
+}
+
+/// The idempotency key of one try of a plugin step: `<execution>/<step>#<run>/<attempt>`. Unique
+/// per entry into the step (each loop iteration, StartStep re-run or branch cycle has its own
+/// `run`), the same for every delivery of one attempt (a call re-sent after a restart).
+pub fn idempotency_key(execution: &str, step: &str, run: u32, attempt: u32) -> String {
+    format!("{execution}/{step}#{run}/{attempt}")
+}
+
+/// SHA-256 (hex) of the document's JSON encoding: executions of one document share it in the
+/// store.
+pub fn document_hash(doc: &Document) -> String {
+    // Plain data with string keys always serializes; the Debug form is only a distinct fallback.
+    let bytes = serde_json::to_vec(doc).unwrap_or_else(|_| format!("{doc:?}").into_bytes());
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The placeholder of a deserialized [`Execution`] until the store puts its document back.
+fn empty_document() -> Arc<Document> {
+    Arc::new(Document {
+        schema_version: String::new(),
+        description: None,
+        assume_role: None,
+        parameters: Vec::new(),
+        main_steps: Vec::new(),
+        outputs: Vec::new(),
+    })
 }

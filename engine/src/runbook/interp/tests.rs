@@ -22,13 +22,29 @@ fn exec(yaml: &str, params: Value) -> Execution {
     Execution::new("exec-1", doc, vars)
 }
 
+/// Apply `event`; the effects without [`Effect::StepEnded`] (see `step_runs_that_end_are_reported`).
 fn run(ex: Execution, event: Event, now: Timestamp) -> (Execution, Vec<Effect>) {
-    transition(ex, event, now)
+    let (ex, fx) = transition(ex, event, now);
+    (ex, actions(fx))
 }
 
-fn ok(step: &str, attempt: u32, v: Value) -> Event {
+/// Start; the effects without [`Effect::StepEnded`].
+fn start(ex: Execution, now: Timestamp) -> (Execution, Vec<Effect>) {
+    let (ex, fx) = super::start(ex, now);
+    (ex, actions(fx))
+}
+
+fn actions(fx: Vec<Effect>) -> Vec<Effect> {
+    fx.into_iter()
+        .filter(|e| !matches!(e, Effect::StepEnded(_)))
+        .collect()
+}
+
+/// The result of the try `run`/`attempt` of `step`.
+fn ok(step: &str, run: u32, attempt: u32, v: Value) -> Event {
     Event::PluginResult {
         step: step.into(),
+        run,
         attempt,
         outcome: PluginOutcome::Ok(v),
     }
@@ -71,8 +87,9 @@ fn plugin_steps_render_inputs_and_collect_outputs() {
                 instance: "dns".into(),
                 action: "resolve".into(),
                 input: json!({"name": "db", "id": "exec-1"}),
-                idempotency_key: "exec-1/Look/1".into(),
+                idempotency_key: "exec-1/Look#1/1".into(),
                 step: "Look".into(),
+                run: 1,
                 attempt: 1,
                 deadline: Some(at(30)),
             },
@@ -80,15 +97,20 @@ fn plugin_steps_render_inputs_and_collect_outputs() {
                 at: at(30),
                 timer: Timer {
                     step: "Look".into(),
+                    run: 1,
                     attempt: 1,
                     kind: TimerKind::Timeout
                 }
             },
         ]
     );
-    let (ex, fx) = run(ex, ok("Look", 1, json!({"answers": ["10.0.0.1"]})), at(1));
+    let (ex, fx) = run(
+        ex,
+        ok("Look", 1, 1, json!({"answers": ["10.0.0.1"]})),
+        at(1),
+    );
     assert_eq!(calls(&fx)[0].1, json!({"message": "ip 10.0.0.1"}));
-    let (ex, fx) = run(ex, ok("Tell", 1, json!({"delivered": true})), at(2));
+    let (ex, fx) = run(ex, ok("Tell", 1, 1, json!({"delivered": true})), at(2));
     assert_eq!(finished(&fx), Some(Status::Success));
     assert_eq!(
         ex.outputs,
@@ -107,12 +129,14 @@ fn retryable_failures_back_off_then_succeed() {
     let (ex, _) = start(exec(&y, json!({})), t0());
     let retry = |step: &str, attempt| Event::PluginResult {
         step: step.into(),
+        run: 1,
         attempt,
         outcome: PluginOutcome::Retryable("503".into()),
     };
     let (ex, fx) = run(ex, retry("Call", 1), at(1));
     let timer1 = Timer {
         step: "Call".into(),
+        run: 1,
         attempt: 1,
         kind: TimerKind::Retry,
     };
@@ -124,9 +148,9 @@ fn retryable_failures_back_off_then_succeed() {
         }]
     );
     let (ex, fx) = run(ex, Event::TimerFired(timer1), at(3));
-    assert_eq!(calls(&fx)[0].2, "exec-1/Call/2");
+    assert_eq!(calls(&fx)[0].2, "exec-1/Call#1/2");
     // A late result of attempt 1 is ignored.
-    let (ex, fx) = run(ex, ok("Call", 1, json!({})), at(4));
+    let (ex, fx) = run(ex, ok("Call", 1, 1, json!({})), at(4));
     assert!(fx.is_empty());
     let (ex, fx) = run(ex, retry("Call", 2), at(5));
     assert!(matches!(&fx[0], Effect::StartTimer { at: t, .. } if *t == at(9)));
@@ -134,13 +158,14 @@ fn retryable_failures_back_off_then_succeed() {
         ex,
         Event::TimerFired(Timer {
             step: "Call".into(),
+            run: 1,
             attempt: 2,
             kind: TimerKind::Retry,
         }),
         at(9),
     );
-    assert_eq!(calls(&fx)[0].2, "exec-1/Call/3");
-    let (ex, fx) = run(ex, ok("Call", 3, json!({"fine": true})), at(10));
+    assert_eq!(calls(&fx)[0].2, "exec-1/Call#1/3");
+    let (ex, fx) = run(ex, ok("Call", 1, 3, json!({"fine": true})), at(10));
     assert_eq!(finished(&fx), Some(Status::Success));
     assert_eq!(ex.record("Call").unwrap().attempt, 3);
     assert_eq!(backoff(1), SignedDuration::from_secs(2));
@@ -155,6 +180,7 @@ fn retries_are_bounded_and_permanent_errors_are_not_retried() {
         ex,
         Event::PluginResult {
             step: "Call".into(),
+            run: 1,
             attempt: 1,
             outcome: PluginOutcome::Retryable("429".into()),
         },
@@ -168,6 +194,7 @@ fn retries_are_bounded_and_permanent_errors_are_not_retried() {
         ex,
         Event::PluginResult {
             step: "Call".into(),
+            run: 1,
             attempt: 1,
             outcome: PluginOutcome::Failed("bad input".into()),
         },
@@ -189,6 +216,7 @@ fn timeouts_end_the_step_timed_out() {
         ex,
         Event::TimerFired(Timer {
             step: "Call".into(),
+            run: 1,
             attempt: 1,
             kind: TimerKind::Timeout,
         }),
@@ -196,7 +224,7 @@ fn timeouts_end_the_step_timed_out() {
     );
     assert_eq!(finished(&fx), Some(Status::TimedOut));
     assert_eq!(ex.record("Call").unwrap().status, Status::TimedOut);
-    let (ex2, fx) = run(ex.clone(), ok("Call", 1, json!({})), at(6));
+    let (ex2, fx) = run(ex.clone(), ok("Call", 1, 1, json!({})), at(6));
     assert!(fx.is_empty());
     assert_eq!(ex2, ex);
 }
@@ -208,6 +236,7 @@ fn on_failure_continue_and_step() {
     );
     let fail = |s: &str| Event::PluginResult {
         step: s.into(),
+        run: 1,
         attempt: 1,
         outcome: PluginOutcome::Failed("no".into()),
     };
@@ -216,7 +245,7 @@ fn on_failure_continue_and_step() {
     assert_eq!(calls(&fx)[0].0, "B");
     let (ex, fx) = run(ex, fail("B"), at(2));
     assert_eq!(calls(&fx)[0].0, "D");
-    let (ex, fx) = run(ex, ok("D", 1, json!({})), at(3));
+    let (ex, fx) = run(ex, ok("D", 1, 1, json!({})), at(3));
     assert_eq!(finished(&fx), Some(Status::Success));
     assert_eq!(ex.record("C"), None);
     // A critical step that fails with Continue makes the end Failed.
@@ -253,11 +282,18 @@ fn for_each_loops_iterate() {
     );
     let (mut ex, fx) = start(exec(&y, json!({"Hosts": ["a", "b", "c"]})), t0());
     let mut seen = vec![calls(&fx)[0].1.clone()];
-    for _ in 0..2 {
-        let (e, fx) = run(ex, ok("Ping", 1, json!({})), at(1));
+    let mut keys = vec![calls(&fx)[0].2.clone()];
+    for iteration in 1..3 {
+        let (e, fx) = run(ex, ok("Ping", iteration, 1, json!({})), at(1));
         ex = e;
         seen.push(calls(&fx)[0].1.clone());
+        keys.push(calls(&fx)[0].2.clone());
     }
+    // Each iteration enters Ping again: a new run, so a new idempotency key.
+    assert_eq!(
+        keys,
+        ["exec-1/Ping#1/1", "exec-1/Ping#2/1", "exec-1/Ping#3/1"]
+    );
     assert_eq!(
         seen,
         vec![
@@ -266,7 +302,11 @@ fn for_each_loops_iterate() {
             json!({"host": "c", "n": 3})
         ]
     );
-    let (ex, fx) = run(ex, ok("Ping", 1, json!({})), at(2));
+    // A late duplicate of the first iteration's result is stale.
+    let (ex2, fx) = run(ex.clone(), ok("Ping", 1, 1, json!({})), at(2));
+    assert!(fx.is_empty());
+    assert_eq!(ex2, ex);
+    let (ex, fx) = run(ex, ok("Ping", 3, 1, json!({})), at(2));
     assert!(fx.is_empty());
     assert_eq!(ex.status, Status::Waiting);
     assert_eq!(ex.current.as_deref(), Some("Done"));
@@ -285,12 +325,13 @@ fn do_while_loops_stop_on_condition_or_max() {
         "{HEAD}mainSteps:\n  - name: Poll\n    action: aws:loop\n    inputs:\n      MaxIterations: 3\n      LoopCondition: {{ Variable: '{{{{ Check.Healthy }}}}', BooleanEquals: false }}\n      Steps:\n        - name: Check\n          action: 'http:get'\n          outputs: [{{ Name: Healthy, Selector: $.ok, Type: Boolean }}]\n"
     );
     let (ex, _) = start(exec(&y, json!({})), t0());
-    let (ex, fx) = run(ex, ok("Check", 1, json!({"ok": false})), at(1));
+    let (ex, fx) = run(ex, ok("Check", 1, 1, json!({"ok": false})), at(1));
     assert_eq!(calls(&fx).len(), 1, "{fx:?} {ex:#?}");
-    let (_, fx) = run(ex.clone(), ok("Check", 1, json!({"ok": true})), at(2));
+    assert_eq!(calls(&fx)[0].2, "exec-1/Check#2/1");
+    let (_, fx) = run(ex.clone(), ok("Check", 2, 1, json!({"ok": true})), at(2));
     assert_eq!(finished(&fx), Some(Status::Success));
-    let (ex, _) = run(ex, ok("Check", 1, json!({"ok": false})), at(2));
-    let (ex, fx) = run(ex, ok("Check", 1, json!({"ok": false})), at(3));
+    let (ex, _) = run(ex, ok("Check", 2, 1, json!({"ok": false})), at(2));
+    let (ex, fx) = run(ex, ok("Check", 3, 1, json!({"ok": false})), at(3));
     assert_eq!(finished(&fx), Some(Status::Success));
     assert_eq!(ex.record("Poll").unwrap().outputs["CurrentIteration"], 3);
     // A failing body step fails the loop (and the run).
@@ -299,6 +340,7 @@ fn do_while_loops_stop_on_condition_or_max() {
         ex,
         Event::PluginResult {
             step: "Check".into(),
+            run: 1,
             attempt: 1,
             outcome: PluginOutcome::Failed("down".into()),
         },
@@ -316,6 +358,7 @@ fn sleep_waits_for_its_timer() {
     let (ex, fx) = start(exec(&y, json!({})), t0());
     let timer = Timer {
         step: "Nap".into(),
+        run: 1,
         attempt: 1,
         kind: TimerKind::Sleep,
     };
@@ -402,7 +445,7 @@ fn cancel_honours_on_cancel() {
     assert_eq!(calls(&fx)[0].0, "Cleanup");
     assert_eq!(ex.status, Status::Cancelling);
     assert_eq!(ex.record("Work").unwrap().status, Status::Cancelled);
-    let (ex, fx) = run(ex, ok("Cleanup", 1, json!({})), at(2));
+    let (ex, fx) = run(ex, ok("Cleanup", 1, 1, json!({})), at(2));
     assert_eq!(finished(&fx), Some(Status::Cancelled));
     assert_eq!(ex.status, Status::Cancelled);
     // Without onCancel the run ends Cancelled at once; later events change nothing.
@@ -429,11 +472,12 @@ fn start_step_reruns_after_a_failure() {
         "{HEAD}mainSteps:\n  - {{ name: A, action: 'x:y' }}\n  - {{ name: B, action: 'x:y' }}\n"
     );
     let (ex, _) = start(exec(&y, json!({})), t0());
-    let (ex, _) = run(ex, ok("A", 1, json!({})), at(1));
+    let (ex, _) = run(ex, ok("A", 1, 1, json!({})), at(1));
     let (ex, fx) = run(
         ex,
         Event::PluginResult {
             step: "B".into(),
+            run: 1,
             attempt: 1,
             outcome: PluginOutcome::Failed("x".into()),
         },
@@ -442,8 +486,10 @@ fn start_step_reruns_after_a_failure() {
     assert_eq!(finished(&fx), Some(Status::Failed));
     let (ex, fx) = run(ex, Event::Signal(Signal::StartStep("B".into())), at(100));
     assert_eq!(ex.status, Status::InProgress);
-    assert_eq!(calls(&fx)[0].2, "exec-1/B/1");
-    let (ex, fx) = run(ex, ok("B", 1, json!({})), at(101));
+    // The re-run is a new run of B: a new key, which a provider does not dedupe away.
+    assert_eq!(calls(&fx)[0].2, "exec-1/B#2/1");
+    assert_eq!(ex.record("B").unwrap().run, 2);
+    let (ex, fx) = run(ex, ok("B", 2, 1, json!({})), at(101));
     assert_eq!(finished(&fx), Some(Status::Success));
     assert_eq!(ex.failure, None);
 }
@@ -458,6 +504,7 @@ fn child_runbooks() {
         fx,
         vec![Effect::StartChild {
             step: "Child".into(),
+            run: 1,
             document_name: "restart".into(),
             document_version: Some("2".into()),
             parameters: json!({"Id": "exec-1"}).as_object().cloned().unwrap(),
@@ -469,6 +516,7 @@ fn child_runbooks() {
         ex,
         Event::ChildFinished {
             step: "Child".into(),
+            run: 1,
             execution_id: "child-1".into(),
             status: Status::Success,
             outputs,
@@ -499,11 +547,11 @@ fn render_and_output_errors_fail_the_step() {
         "{HEAD}mainSteps:\n  - {{ name: A, action: 'x:y', outputs: [{{ Name: N, Selector: $.n, Type: Integer }}] }}\n"
     );
     let (ex, _) = start(exec(&y, json!({})), t0());
-    let (ex, fx) = run(ex, ok("A", 1, json!({"n": "seven"})), at(1));
+    let (ex, fx) = run(ex, ok("A", 1, 1, json!({"n": "seven"})), at(1));
     assert_eq!(finished(&fx), Some(Status::Failed));
     assert!(ex.failure.unwrap().contains("should be a Integer"));
     let (ex, _) = start(exec(&y, json!({})), t0());
-    let (ex, _) = run(ex, ok("A", 1, json!({})), at(1));
+    let (ex, _) = run(ex, ok("A", 1, 1, json!({})), at(1));
     assert!(ex.failure.unwrap().contains("matched nothing"));
 }
 
@@ -514,7 +562,12 @@ fn state_round_trips_through_serde() {
     );
     let (ex, _) = start(exec(&y, json!({})), t0());
     let text = serde_json::to_string(&ex).unwrap();
-    let back: Execution = serde_json::from_str(&text).unwrap();
+    // The document is not part of the state: it is named by its hash (the store keeps it once).
+    assert!(!text.contains("mainSteps"), "{text}");
+    let mut back: Execution = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.document_hash, document_hash(&ex.document));
+    assert_eq!(back.document_hash.len(), 64);
+    back.document = ex.document.clone();
     // Source spans are not stored; everything else is.
     assert_eq!(
         serde_json::to_value(&back).unwrap(),
@@ -528,4 +581,115 @@ fn state_round_trips_through_serde() {
         at(1),
     );
     assert_eq!(finished(&fx), Some(Status::Success));
+}
+
+#[test]
+fn timers_and_results_of_an_earlier_run_of_a_step_are_stale() {
+    // A step in a loop with a timeout: iteration 1's timeout timer must not time out iteration 2,
+    // and iteration 1's late result must not complete it.
+    let y = format!(
+        "{HEAD}mainSteps:\n  - name: Each\n    action: aws:loop\n    inputs:\n      Iterators: [a, b]\n      Steps:\n        - {{ name: Call, action: 'x:y', timeoutSeconds: 60 }}\n"
+    );
+    let (ex, fx) = start(exec(&y, json!({})), t0());
+    let first_timeout = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::StartTimer { timer, .. } => Some(timer.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!((first_timeout.run, first_timeout.attempt), (1, 1));
+    let (ex, fx) = run(ex, ok("Call", 1, 1, json!({})), at(1));
+    assert_eq!(calls(&fx)[0].2, "exec-1/Call#2/1");
+    let (ex2, fx) = run(ex.clone(), Event::TimerFired(first_timeout), at(61));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(ex2, ex);
+    assert!(ex.is_live("Call", 2, 1) && !ex.is_live("Call", 1, 1));
+    let (_, fx) = run(ex, ok("Call", 2, 1, json!({})), at(2));
+    assert_eq!(finished(&fx), Some(Status::Success));
+}
+
+#[test]
+fn a_branch_cycle_enters_a_step_again_with_a_new_key_and_retries_keep_the_run() {
+    let y = format!(
+        "{HEAD}parameters:\n  Want: {{ type: Integer, default: 2 }}\nmainSteps:\n  - {{ name: Call, action: 'x:y', maxAttempts: 2 }}\n  - name: Again\n    action: aws:branch\n    inputs:\n      Choices:\n        - {{ NextStep: Call, Variable: '{{{{ Call.Output }}}}', StringEquals: more }}\n      Default: Done\n  - {{ name: Done, action: aws:pause }}\n"
+    );
+    let (ex, fx) = start(exec(&y, json!({})), t0());
+    assert_eq!(calls(&fx)[0].2, "exec-1/Call#1/1");
+    let (ex, fx) = run(ex, ok("Call", 1, 1, json!("more")), at(1));
+    assert_eq!(calls(&fx)[0].2, "exec-1/Call#2/1");
+    let (ex, fx) = run(
+        ex,
+        Event::PluginResult {
+            step: "Call".into(),
+            run: 2,
+            attempt: 1,
+            outcome: PluginOutcome::Retryable("503".into()),
+        },
+        at(2),
+    );
+    let Effect::StartTimer { timer, .. } = &fx[0] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!((timer.run, timer.attempt), (2, 1));
+    let (ex, fx) = run(ex, Event::TimerFired(timer.clone()), at(4));
+    // A retry is the same run, next attempt.
+    assert_eq!(calls(&fx)[0].2, "exec-1/Call#2/2");
+    let (ex, _) = run(ex, ok("Call", 2, 2, json!("enough")), at(5));
+    assert_eq!(ex.current.as_deref(), Some("Done"));
+    let rec = ex.record("Call").unwrap();
+    assert_eq!((rec.run, rec.attempt), (2, 2));
+}
+
+#[test]
+fn a_child_of_an_earlier_run_does_not_complete_the_step() {
+    let y = format!(
+        "{HEAD}mainSteps:\n  - {{ name: Child, action: aws:executeAutomation, inputs: {{ DocumentName: restart }} }}\n"
+    );
+    let (ex, _) = start(exec(&y, json!({})), t0());
+    let (ex, fx) = run(ex, Event::Signal(Signal::StartStep("Child".into())), at(1));
+    assert!(
+        matches!(&fx[0], Effect::StartChild { run: 2, .. }),
+        "{fx:?}"
+    );
+    let done = |run| Event::ChildFinished {
+        step: "Child".into(),
+        run,
+        execution_id: format!("child-{run}"),
+        status: Status::Success,
+        outputs: Map::new(),
+    };
+    let (ex, fx) = run(ex, done(1), at(2));
+    assert!(fx.is_empty());
+    let (ex, fx) = run(ex, done(2), at(3));
+    assert_eq!(finished(&fx), Some(Status::Success));
+    assert_eq!(
+        ex.record("Child").unwrap().outputs["ExecutionId"],
+        "child-2"
+    );
+}
+
+#[test]
+fn step_runs_that_end_are_reported_also_when_re_entered_in_the_same_transition() {
+    let y = format!(
+        "{HEAD}mainSteps:\n  - name: Each\n    action: aws:loop\n    inputs:\n      Iterators: [a, b, c]\n      Steps:\n        - {{ name: Nap, action: aws:sleep, inputs: {{ Duration: PT0S }} }}\n  - {{ name: Hold, action: aws:pause }}\n"
+    );
+    let (ex, fx) = super::start(exec(&y, json!({})), t0());
+    let ended: Vec<(String, u32, Status)> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::StepEnded(r) => Some((r.name.clone(), r.run, r.status)),
+            _ => None,
+        })
+        .collect();
+    let nap = |run| ("Nap".to_string(), run, Status::Success);
+    assert_eq!(
+        ended,
+        [nap(1), nap(2), nap(3), ("Each".into(), 1, Status::Success)]
+    );
+    let (_, fx) = transition(ex, Event::Signal(Signal::StopStep), at(1));
+    assert!(
+        matches!(&fx[0], Effect::StepEnded(r) if r.name == "Hold" && r.status == Status::Cancelled),
+        "{fx:?}"
+    );
 }
