@@ -1,5 +1,6 @@
 //! Runbook executor benches: per-step overhead of built-in steps including the commit, and
-//! 10,000 concurrent waiting executions (RSS per execution, time to resume all after a restart).
+//! 10,000 concurrent waiting executions (RSS held per waiting execution, measured in a fresh
+//! child process against a baseline; time to resume all after a restart).
 //! Results and the machine go in BENCHMARKS.md (`## Runbooks`).
 
 use std::path::Path;
@@ -121,76 +122,178 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// 10,000 executions waiting on a timer (aws:sleep PT2S, then an aws:pause): RSS per waiting
-/// execution; then stop, let every timer become overdue, restart and time until all have resumed
-/// (each timer fired, its transition committed, every execution waiting at the pause).
+/// Each execution sleeps 2 s (overdue after the restart), then waits on a 1-hour timer: after
+/// resuming, every execution is waiting with a pending timer in the engine's in-memory index.
+const WAIT_DOC: &str = "schemaVersion: '0.3'\nmainSteps:\n  - { name: Nap, action: 'aws:sleep', inputs: { Duration: PT2S } }\n  - { name: Wait, action: 'aws:sleep', inputs: { Duration: PT1H } }\n";
+
+/// Set in a child process of this bench: `resume`, `hold` or `baseline` (see [`child`]).
+const CHILD_ENV: &str = "TOCSIN_BENCH_CHILD";
+const CHILD_DIR_ENV: &str = "TOCSIN_BENCH_DIR";
+const CHILD_TOTAL_ENV: &str = "TOCSIN_BENCH_TOTAL";
+const CHILD_LAST_ENV: &str = "TOCSIN_BENCH_LAST";
+/// Time a child lets the engine settle before reading its RSS.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// Child mode (a fresh process, so nothing of the parent's start-up peak is in its heap): open
+/// the engine on the data directory and print one JSON line.
+/// - `resume`: the executions' `Nap` timers are overdue; wait until every one has fired and its
+///   transition is committed (every execution waiting at `Wait`), then read RSS.
+/// - `hold`: every execution already waits at `Wait` (nothing overdue): engine up, timers
+///   loaded, read RSS — the steady state of a restarted engine holding them.
+/// - `baseline`: the same on an empty data directory.
+fn child(mode: &str) {
+    let dir = std::path::PathBuf::from(std::env::var(CHILD_DIR_ENV).unwrap());
+    let total: usize = std::env::var(CHILD_TOTAL_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let rt = runtime();
+    let t = Instant::now();
+    let (store, exec) = rt.block_on(engine(&dir));
+    let opened = t.elapsed();
+    let mut resumed = Duration::ZERO;
+    if mode == "resume" {
+        // Timers fire in start order: poll the last-started execution (a point read; scanning
+        // every timer each poll would compete with the engine for CPU and redb's page cache),
+        // then check every timer.
+        let last = std::env::var(CHILD_LAST_ENV).unwrap();
+        loop {
+            let at_wait = store
+                .execution(&last)
+                .unwrap()
+                .is_some_and(|s| s.summary.current.as_deref() == Some("Wait"));
+            if at_wait {
+                let timers = store.pending_timers().unwrap();
+                if timers.len() == total && timers.iter().all(|t| t.timer.step == "Wait") {
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        resumed = t.elapsed();
+    }
+    std::thread::sleep(SETTLE);
+    let rss = rss_kib();
+    if mode != "baseline" {
+        let waiting = store
+            .execution_summaries()
+            .unwrap()
+            .iter()
+            .filter(|s| s.current.as_deref() == Some("Wait"))
+            .count();
+        assert_eq!(waiting, total, "every execution waits at `Wait`");
+        assert_eq!(store.pending_timers().unwrap().len(), total);
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "rss_kib": rss,
+            "opened_ms": opened.as_secs_f64() * 1e3,
+            "resumed_ms": resumed.as_secs_f64() * 1e3,
+        })
+    );
+    // Close the database cleanly (the executor thread holds the store until it stops), so the
+    // next process does not pay redb's repair.
+    exec.shutdown();
+    drop(exec);
+    while Arc::strong_count(&store) > 1 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn run_child(mode: &str, dir: &Path, total: usize, last: &str) -> serde_json::Value {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env(CHILD_ENV, mode)
+        .env(CHILD_LAST_ENV, last)
+        .env(CHILD_DIR_ENV, dir)
+        .env(CHILD_TOTAL_ENV, total.to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "bench child `{mode}` failed");
+    let line = String::from_utf8_lossy(&out.stdout);
+    let line = line.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("child `{mode}` printed {line:?}: {e}"))
+}
+
+/// 10,000 executions waiting on a timer. This process starts them all at once (start rate, and
+/// the RSS growth of doing so: the transient peak of 10,000 queued starts, kept by the allocator
+/// as free heap); then it stops, every `Nap` timer becomes overdue, and fresh child processes
+/// measure the time to resume all and the RSS held per waiting execution against a baseline.
 fn waiting_10k() {
     const N: usize = 10_000;
+    const WARM: usize = 200;
+    let total = N + WARM;
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
-    let doc = "schemaVersion: '0.3'\nmainSteps:\n  - { name: Nap, action: 'aws:sleep', inputs: { Duration: PT2S } }\n  - { name: Hold, action: 'aws:pause' }\n";
     let (store, exec) = rt.block_on(engine(dir.path()));
     // Warm up allocator and caches.
     rt.block_on(async {
-        for _ in 0..200 {
-            exec.start_execution(inline(doc)).await.unwrap();
+        for _ in 0..WARM {
+            exec.start_execution(inline(WAIT_DOC)).await.unwrap();
         }
     });
     let before = rss_kib();
     let t = Instant::now();
-    rt.block_on(async {
+    let ids = rt.block_on(async {
         let mut tasks = Vec::with_capacity(N);
         for _ in 0..N {
             let exec = exec.clone();
             tasks.push(tokio::spawn(async move {
-                exec.start_execution(inline(doc)).await.unwrap()
+                exec.start_execution(inline(WAIT_DOC)).await.unwrap()
             }));
         }
+        let mut ids = Vec::with_capacity(N);
         for t in tasks {
-            t.await.unwrap();
+            ids.push(t.await.unwrap().id);
         }
+        ids
     });
     let started = t.elapsed();
     let after = rss_kib();
+    let last = ids.into_iter().max().unwrap();
     let per = (after.saturating_sub(before) as f64 * 1024.0) / N as f64;
     println!(
         "runbook/waiting_10k: started {N} executions in {started:?} ({:.0}/s)",
         N as f64 / started.as_secs_f64()
     );
     println!(
-        "runbook/waiting_10k: RSS {before} KiB -> {after} KiB: {per:.0} bytes per waiting execution"
+        "runbook/waiting_10k: starting process RSS {before} KiB -> {after} KiB: {per:.0} bytes per started execution (transient start-up peak included)"
     );
     exec.shutdown();
     drop(exec);
     drop(store);
-    std::thread::sleep(Duration::from_secs(3)); // every timer is now overdue
-    let total = N + 200;
-    let t = Instant::now();
-    let (store, exec) = rt.block_on(engine(dir.path()));
-    let opened = t.elapsed();
-    loop {
-        if store.pending_timers().unwrap().is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let resumed = t.elapsed();
-    let waiting = store
-        .execution_summaries()
-        .unwrap()
-        .iter()
-        .filter(|s| s.current.as_deref() == Some("Hold"))
-        .count();
-    assert_eq!(waiting, total, "every execution resumed to its pause");
+    std::thread::sleep(Duration::from_secs(3)); // every `Nap` timer is now overdue
+    let empty = tempfile::tempdir().unwrap();
+    let base = run_child("baseline", empty.path(), 0, &last);
+    let resume = run_child("resume", dir.path(), total, &last);
+    let hold = run_child("hold", dir.path(), total, &last);
+    let kib = |v: &serde_json::Value| v["rss_kib"].as_u64().unwrap();
+    let ms = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+    let per = |v: &serde_json::Value| (kib(v) as f64 - kib(&base) as f64) * 1024.0 / total as f64;
     println!(
-        "runbook/resume_10k: {total} executions with overdue timers: engine up in {opened:?}, all resumed (timer fired + committed) in {resumed:?}"
+        "runbook/resume_10k: fresh process, {total} executions with overdue timers: engine up in {:.0} ms, all resumed (timer fired + committed, each waiting at its next timer) in {:.0} ms",
+        ms(&resume, "opened_ms"),
+        ms(&resume, "resumed_ms")
     );
-    exec.shutdown();
+    println!(
+        "runbook/waiting_10k: fresh process RSS: baseline (empty data dir) {} KiB; after resuming all {total} {} KiB = {:.0} bytes per waiting execution; restarted with all {total} waiting (engine up in {:.0} ms) {} KiB = {:.0} bytes per waiting execution",
+        kib(&base),
+        kib(&resume),
+        per(&resume),
+        ms(&hold, "opened_ms"),
+        kib(&hold),
+        per(&hold)
+    );
 }
 
 criterion_group!(benches, per_step);
 
 fn main() {
+    if let Ok(mode) = std::env::var(CHILD_ENV) {
+        child(&mode);
+        return;
+    }
     benches();
     if std::env::args().all(|a| a != "--skip-10k") {
         waiting_10k();

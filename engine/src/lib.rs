@@ -4,7 +4,6 @@
 pub mod cli;
 pub mod config;
 pub mod exec;
-pub mod model;
 pub mod oncall;
 pub mod plugin;
 pub mod runbook;

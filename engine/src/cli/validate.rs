@@ -22,7 +22,7 @@ pub struct ValidateArgs {
 }
 
 pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let host = super::plugin::build_host(&args.config, true).await?;
+    let host = super::plugin::build_host(&args.config, false).await?;
     let known: Box<dyn KnownActions> = match &host {
         Some(host) => Box::new(host.action_schemas().into_iter().collect::<PluginActions>()),
         None => Box::new(NoPluginActions),

@@ -46,6 +46,12 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// redb's page cache (read cache and write buffer) at most. redb's default (1 GiB) grows with the
+/// data touched — every waiting execution read or written since start — so a long-running engine
+/// would keep its on-disk state in memory too; pages beyond this are read from the file (and the
+/// OS page cache) again.
+const CACHE_BYTES: usize = 4 * 1024 * 1024;
+
 impl Store {
     /// Open (or create) the database file and check its schema version.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -55,10 +61,13 @@ impl Store {
                 message: e.to_string(),
             })?;
         }
-        let db = Database::create(path).map_err(|e| StoreError::Open {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| StoreError::Open {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
         let store = Store {
             db,
             path: path.to_owned(),
