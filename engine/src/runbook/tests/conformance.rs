@@ -1,4 +1,4 @@
-//! Every real public SSM runbook in the shared fixtures parses and validates with only precise
+//! Every real public SSM runbook in tests/fixtures (copied from shared/fixtures) parses and validates with only precise
 //! diagnostics; the full output is snapshotted.
 
 use super::super::{NoPluginActions, Report, code, validate_source};
@@ -9,7 +9,7 @@ fn fixtures_dir() -> PathBuf {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/fixtures/ssm-runbooks"
+            "/../tests/fixtures/ssm-runbooks"
         )),
     }
 }
