@@ -12,9 +12,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+/// A `tocsin serve` child on a loopback port; killed on drop. Shared by the suite's server tests.
 pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {

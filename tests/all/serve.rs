@@ -1,45 +1,12 @@
 //! `tocsin serve`: the real binary on a loopback port with a temporary data directory.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use crate::helpers::*;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::runbook_exec::Server;
 
 fn start(data_dir: &std::path::Path, config_dir: Option<&std::path::Path>) -> Server {
-    let mut cmd = Command::new(tocsin_bin());
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir);
-    if let Some(c) = config_dir {
-        cmd.arg("--config").arg(c);
-    }
-    let mut child = cmd
-        .env("TOCSIN_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("tocsin listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Server { child, base }
+    Server::start(data_dir, config_dir, None)
 }
 
 #[test]

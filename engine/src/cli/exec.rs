@@ -86,25 +86,10 @@ impl Backend {
     /// The server when it answers `/healthz`, else the data directory.
     pub async fn connect(target: &Target) -> anyhow::Result<Backend> {
         let base = target.server.trim_end_matches('/').to_string();
-        if !target.local {
-            let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .context("building the HTTP client")?;
-            let probe = client
-                .get(format!("{base}/healthz"))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await;
-            match probe {
-                Ok(r) if r.status().is_success() => return Ok(Backend::Http { client, base }),
-                Ok(r) => {
-                    tracing::debug!(server = %base, status = %r.status(), "server answered /healthz with an error; using the data directory")
-                }
-                Err(e) => {
-                    tracing::debug!(server = %base, error = %e, "no server answers; using the data directory")
-                }
-            }
+        if let Some((client, base)) =
+            super::probe_server(&base, target.local, Duration::from_secs(30)).await?
+        {
+            return Ok(Backend::Http { client, base });
         }
         let (_, _, executor) = super::run::start_engine(&target.config, target.runbooks.as_deref())
             .await

@@ -119,3 +119,36 @@ fn init_tracing(format: LogFormat) {
         LogFormat::Json => builder.json().try_init(),
     };
 }
+
+/// The server at `base` with an HTTP client (request timeout `timeout`) when its `/healthz`
+/// answers, unless `local` asks for the data directory. State-changing commands go through a
+/// running server because redb holds an exclusive lock on the data directory while it runs.
+pub(crate) async fn probe_server(
+    base: &str,
+    local: bool,
+    timeout: std::time::Duration,
+) -> anyhow::Result<Option<(reqwest::Client, String)>> {
+    use anyhow::Context as _;
+    if local {
+        return Ok(None);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .context("building the HTTP client")?;
+    let probe = client
+        .get(format!("{base}/healthz"))
+        .timeout(std::time::Duration::from_secs(2))
+        .send()
+        .await;
+    match probe {
+        Ok(r) if r.status().is_success() => return Ok(Some((client, base.to_owned()))),
+        Ok(r) => {
+            tracing::debug!(server = %base, status = %r.status(), "server answered /healthz with an error; using the data directory")
+        }
+        Err(e) => {
+            tracing::debug!(server = %base, error = %e, "no server answers; using the data directory")
+        }
+    }
+    Ok(None)
+}

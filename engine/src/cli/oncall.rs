@@ -44,25 +44,10 @@ impl Backend {
     /// The server when it answers `/healthz`, else the data directory.
     pub async fn connect(target: &OncallTarget) -> anyhow::Result<Backend> {
         let base = target.server.trim_end_matches('/').to_owned();
-        if !target.local {
-            let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .context("building the HTTP client")?;
-            match client
-                .get(format!("{base}/healthz"))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await
-            {
-                Ok(r) if r.status().is_success() => return Ok(Backend::Http { client, base }),
-                Ok(r) => {
-                    tracing::debug!(server = %base, status = %r.status(), "server unhealthy; using the data directory")
-                }
-                Err(e) => {
-                    tracing::debug!(server = %base, error = %e, "no server answers; using the data directory")
-                }
-            }
+        if let Some((client, base)) =
+            super::probe_server(&base, target.local, Duration::from_secs(60)).await?
+        {
+            return Ok(Backend::Http { client, base });
         }
         let path = target.config.data_dir.join("tocsin.redb");
         let store = Store::open(&path).with_context(|| {
