@@ -8,7 +8,7 @@ mod secrets;
 pub use plugin_doc::{PluginDoc, load_config_dir, parse_plugin_docs};
 pub use secrets::SecretStore;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A configuration document could not be used. Every variant names the file and the field.
 #[derive(Debug, thiserror::Error)]
@@ -33,4 +33,31 @@ pub enum ConfigError {
         index: usize,
         kind: String,
     },
+}
+
+/// Every `.yaml`/`.yml` file under `dir` (recursively, at most 16 levels deep).
+fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), ConfigError> {
+    if depth > 16 {
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| ConfigError::Read {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = entry.path();
+        if path.is_dir() {
+            collect_yaml(&path, out, depth + 1)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
 }

@@ -27,7 +27,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -400,7 +400,7 @@ pub fn plugin_instance_names(files: &[(String, String)]) -> Vec<String> {
 /// The `.yaml`/`.yml` files under `dir` (recursively, sorted) as `(path, text)` pairs.
 pub fn read_yaml_files(dir: &Path) -> Result<Vec<(String, String)>, ConfigError> {
     let mut files = Vec::new();
-    collect_yaml(dir, &mut files, 0)?;
+    super::collect_yaml(dir, &mut files, 0)?;
     files.sort();
     let mut out = Vec::with_capacity(files.len());
     for file in files {
@@ -421,32 +421,6 @@ pub fn read_yaml_files(dir: &Path) -> Result<Vec<(String, String)>, ConfigError>
         out.push((file.display().to_string(), text));
     }
     Ok(out)
-}
-
-fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), ConfigError> {
-    if depth > 16 {
-        return Ok(());
-    }
-    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
-        path: dir.to_owned(),
-        source,
-    })?;
-    for entry in entries {
-        let entry = entry.map_err(|source| ConfigError::Read {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let path = entry.path();
-        if path.is_dir() {
-            collect_yaml(&path, out, depth + 1)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        ) {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

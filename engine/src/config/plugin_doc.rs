@@ -244,7 +244,7 @@ pub fn load_config_dir(
     secrets: &SecretStore,
 ) -> Result<Vec<InstanceSpec>, ConfigError> {
     let mut files = Vec::new();
-    collect_yaml(dir, &mut files)?;
+    super::collect_yaml(dir, &mut files, 0)?;
     files.sort();
     let mut specs = Vec::new();
     for file in files {
@@ -269,29 +269,6 @@ pub fn load_config_dir(
         specs.extend(parse_plugin_docs(&file, &text, secrets)?);
     }
     Ok(specs)
-}
-
-fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ConfigError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
-        path: dir.to_owned(),
-        source,
-    })?;
-    for entry in entries {
-        let entry = entry.map_err(|source| ConfigError::Read {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let path = entry.path();
-        if path.is_dir() {
-            collect_yaml(&path, out)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        ) {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
