@@ -15,6 +15,13 @@ use std::process::Command;
 const PLUGINS: &[(&str, bool)] = &[
     ("tocsin-plugin-console", true),
     ("tocsin-plugin-webhook", true),
+    ("tocsin-plugin-email", true),
+    ("tocsin-plugin-sms", true),
+    ("tocsin-plugin-voice", true),
+    ("tocsin-plugin-pagerduty", true),
+    ("tocsin-plugin-prometheus", true),
+    ("tocsin-plugin-ec2", true),
+    ("tocsin-plugin-chat", true),
     ("tocsin-plugin-testbed", false),
 ];
 const TARGET: &str = "wasm32-wasip2";

@@ -105,3 +105,68 @@ pub fn peer_bin() -> PathBuf {
         None => workspace().join("target/peers/venv/bin"),
     }
 }
+
+/// One request received by a [`recording_peer`].
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    /// Path and query, e.g. `/2010-04-01/Accounts/AC1/Messages.json?x=1`.
+    pub uri: String,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// What a [`recording_peer`] answers: status, headers, body.
+pub type Reply = (u16, Vec<(&'static str, String)>, String);
+
+/// An HTTP server on loopback standing in for a provider that cannot run here (Twilio,
+/// PagerDuty, Slack…): it records every request and answers with `handler(&request)`, so a
+/// test can check the documented request contract and reply as the provider does.
+pub async fn recording_peer<F>(
+    handler: F,
+) -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<Seen>>>)
+where
+    F: Fn(&Seen) -> Reply + Send + Sync + 'static,
+{
+    use axum::response::IntoResponse;
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let handler = Arc::new(handler);
+    let log = seen.clone();
+    let app = axum::Router::new().fallback(
+        move |method: axum::http::Method,
+              uri: axum::http::Uri,
+              headers: axum::http::HeaderMap,
+              body: String| {
+            let (handler, log) = (handler.clone(), log.clone());
+            async move {
+                let request = Seen {
+                    method: method.to_string(),
+                    uri: uri.to_string(),
+                    headers,
+                    body,
+                };
+                let (status, reply_headers, body) = handler(&request);
+                log.lock().unwrap().push(request);
+                let mut response =
+                    (axum::http::StatusCode::from_u16(status).unwrap(), body).into_response();
+                for (name, value) in reply_headers {
+                    response
+                        .headers_mut()
+                        .insert(name, axum::http::HeaderValue::from_str(&value).unwrap());
+                }
+                response
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    (addr, seen)
+}

@@ -11,7 +11,10 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// Debian packages the suite starts as real peers: (binary that proves it is installed, package).
-const DEBIAN_PEERS: &[(&str, &str)] = &[];
+const DEBIAN_PEERS: &[(&str, &str)] = &[
+    ("prometheus", "prometheus"),
+    ("prometheus-alertmanager", "prometheus-alertmanager"),
+];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -623,7 +623,13 @@ impl Actor {
             tracing::debug!(execution = %job.execution_id, step = %job.step, attempt = job.attempt, key = %job.idempotency_key, "plugin call");
             let outcome = match plugins.invoke(&job.instance, &job.action, &job.input, ctx).await {
                 Ok(v) => PluginOutcome::Ok(v),
-                Err(e) if e.is_retryable() => PluginOutcome::Retryable(e.to_string()),
+                Err(e) if e.is_retryable() => match e.retry_after() {
+                    Some(after) => PluginOutcome::RetryLater {
+                        message: e.to_string(),
+                        after_ms: after.as_millis() as u64,
+                    },
+                    None => PluginOutcome::Retryable(e.to_string()),
+                },
                 Err(e) => PluginOutcome::Failed(e.to_string()),
             };
             let _ = tx.send(Msg::Event {

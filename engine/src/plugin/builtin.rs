@@ -8,6 +8,13 @@ mod artifacts {
 pub const BUILTIN: &[(&str, &[u8])] = &[
     ("console", artifacts::CONSOLE),
     ("webhook", artifacts::WEBHOOK),
+    ("email", artifacts::EMAIL),
+    ("sms", artifacts::SMS),
+    ("voice", artifacts::VOICE),
+    ("pagerduty", artifacts::PAGERDUTY),
+    ("prometheus", artifacts::PROMETHEUS),
+    ("ec2", artifacts::EC2),
+    ("chat", artifacts::CHAT),
 ];
 
 pub fn builtin(name: &str) -> Option<&'static [u8]> {

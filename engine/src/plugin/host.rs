@@ -502,10 +502,17 @@ impl PluginHost {
                 &redact,
             )),
             Ok(Ok(Err(action_error))) => {
+                let mut retry_after = None;
                 let (kind, message) = match action_error {
                     wit::ActionError::InvalidInput(m) => (ActionErrorKind::InvalidInput, m),
                     wit::ActionError::Denied(m) => (ActionErrorKind::Denied, m),
                     wit::ActionError::Retryable(m) => (ActionErrorKind::Retryable, m),
+                    wit::ActionError::RetryLater(r) => {
+                        // A provider asking for hours is capped: the caller's own deadline rules.
+                        retry_after =
+                            Some(Duration::from_millis(r.after_ms.min(MAX_RETRY_AFTER_MS)));
+                        (ActionErrorKind::Retryable, r.message)
+                    }
                     wit::ActionError::Failed(m) => (ActionErrorKind::Failed, m),
                 };
                 if !denials.is_empty() {
@@ -521,6 +528,7 @@ impl PluginHost {
                         action: action.to_owned(),
                         kind,
                         message: redact(&message),
+                        retry_after,
                     })
                 }
             }
@@ -530,6 +538,9 @@ impl PluginHost {
         result
     }
 }
+
+/// The longest Retry-After the host honours (one hour).
+const MAX_RETRY_AFTER_MS: u64 = 3_600_000;
 
 fn check_output(
     inst: &Instance,

@@ -215,6 +215,8 @@ pub enum InvokeError {
         action: String,
         kind: ActionErrorKind,
         message: String,
+        /// The provider's Retry-After, when the plugin passed it on.
+        retry_after: Option<Duration>,
     },
     #[error(
         "`{instance}:{action}` did not finish within its deadline of {timeout:?}; raise `limits.timeout_ms` if the action needs longer"
@@ -266,6 +268,14 @@ impl InvokeError {
                     ..
                 }
         )
+    }
+
+    /// How long the provider asked us to wait before retrying (HTTP Retry-After), if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            InvokeError::Action { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 
     /// A short machine-readable kind, for APIs and receipts.

@@ -11,7 +11,7 @@ use wasi::http::types::{
 };
 use wasi::io::streams::StreamError;
 
-use crate::{ActionError, StringMap};
+use crate::{ActionError, RetryLater, StringMap};
 
 /// An HTTP request to send.
 #[derive(Debug, Clone)]
@@ -51,6 +51,60 @@ impl Response {
     /// 429 and 5xx are transient by HTTP's own rules.
     pub fn is_retryable(&self) -> bool {
         self.status == 429 || self.status >= 500
+    }
+
+    /// A header's value (names compare case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// `Retry-After` in milliseconds: delta-seconds, or an HTTP date relative to `now_unix_ms`.
+    pub fn retry_after_ms(&self, now_unix_ms: u64) -> Option<u64> {
+        let value = self.header("retry-after")?.trim();
+        if let Ok(secs) = value.parse::<u64>() {
+            return Some(secs.saturating_mul(1000));
+        }
+        let at = httpdate::parse_http_date(value).ok()?;
+        let at_ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as u64;
+        Some(at_ms.saturating_sub(now_unix_ms))
+    }
+
+    /// The usual mapping of a provider's answer: 2xx is `Ok(self)`; 429 and 5xx are retryable
+    /// (honouring Retry-After); 400/404/409/422 are invalid input; 401/403 are failed (the
+    /// credentials are wrong, retrying will not help). `what` names the call, e.g.
+    /// "Twilio Messages API"; the provider's own message (`detail` of the body) is kept.
+    pub fn check(self, what: &str, now_unix_ms: u64) -> Result<Response, ActionError> {
+        if (200..300).contains(&self.status) {
+            return Ok(self);
+        }
+        let mut body = self.text();
+        if body.len() > 2000 {
+            let mut cut = 2000;
+            while !body.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            body.truncate(cut);
+            body.push('…');
+        }
+        let message = format!("{what} answered HTTP {}: {}", self.status, body.trim());
+        Err(if self.is_retryable() {
+            match self.retry_after_ms(now_unix_ms) {
+                Some(after_ms) => ActionError::RetryLater(RetryLater { message, after_ms }),
+                None => ActionError::Retryable(message),
+            }
+        } else if matches!(self.status, 400 | 404 | 409 | 413 | 422) {
+            ActionError::InvalidInput(message)
+        } else {
+            ActionError::Failed(message)
+        })
     }
 }
 

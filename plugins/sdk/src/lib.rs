@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 
 pub use bindings::tocsin::plugin::host::Level;
 pub use bindings::tocsin::plugin::types::{
-    ActionError, ActionInfo, Capabilities, Context, Manifest,
+    ActionError, ActionInfo, Capabilities, Context, Manifest, RetryLater,
 };
 pub use schemars::{self, JsonSchema};
 use serde::{Serialize, de::DeserializeOwned};
@@ -191,6 +191,12 @@ pub fn secret(name: &str) -> Result<String, ActionError> {
             "secret `{name}` is not granted to this plugin instance; add it to `secrets:` in its kind: Plugin document"
         ))
     })
+}
+
+/// Milliseconds since the Unix epoch by the host's wall clock (wasi:clocks).
+pub fn now_unix_ms() -> u64 {
+    let now = wasi::clocks::wall_clock::now();
+    now.seconds * 1000 + u64::from(now.nanoseconds / 1_000_000)
 }
 
 /// Log through the engine (recorded with the instance name and invocation id).

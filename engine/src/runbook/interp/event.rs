@@ -36,6 +36,12 @@ pub enum PluginOutcome {
     Ok(Value),
     /// Transient (timeout, 429, 5xx): retried with backoff up to maxAttempts.
     Retryable(String),
+    /// Transient, and the provider said when to come back (Retry-After, in milliseconds): the
+    /// retry waits at least that long, longer if the backoff says so.
+    RetryLater {
+        message: String,
+        after_ms: u64,
+    },
     /// Permanent (invalid input, denied, failed): not retried.
     Failed(String),
 }

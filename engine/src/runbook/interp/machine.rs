@@ -413,19 +413,28 @@ impl Machine {
                 Err(e) => self.fail(step, e, Status::Failed),
             },
             PluginOutcome::Retryable(msg) if attempt < loc.step.max_attempts => {
-                self.ex.record_mut(step).failure = Some(msg);
-                self.fx.push(Effect::StartTimer {
-                    at: after(self.now, backoff(attempt)),
-                    timer: timer(step, self.run_of(step), attempt, TimerKind::Retry),
-                });
+                self.retry(step, attempt, msg, backoff(attempt));
             }
-            PluginOutcome::Retryable(msg) => self.fail(
-                step,
-                format!("{msg} (gave up after {attempt} attempts)"),
-                Status::Failed,
-            ),
+            PluginOutcome::RetryLater { message, after_ms } if attempt < loc.step.max_attempts => {
+                let asked = SignedDuration::from_millis(after_ms.min(i64::MAX as u64) as i64);
+                self.retry(step, attempt, message, backoff(attempt).max(asked));
+            }
+            PluginOutcome::Retryable(msg) | PluginOutcome::RetryLater { message: msg, .. } => self
+                .fail(
+                    step,
+                    format!("{msg} (gave up after {attempt} attempts)"),
+                    Status::Failed,
+                ),
             PluginOutcome::Failed(msg) => self.fail(step, msg, Status::Failed),
         }
+    }
+
+    fn retry(&mut self, step: &str, attempt: u32, failure: String, wait: SignedDuration) {
+        self.ex.record_mut(step).failure = Some(failure);
+        self.fx.push(Effect::StartTimer {
+            at: after(self.now, wait),
+            timer: timer(step, self.run_of(step), attempt, TimerKind::Retry),
+        });
     }
 
     fn timer(&mut self, t: &Timer) {

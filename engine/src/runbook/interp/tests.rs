@@ -693,3 +693,24 @@ fn step_runs_that_end_are_reported_also_when_re_entered_in_the_same_transition()
         "{fx:?}"
     );
 }
+
+#[test]
+fn a_providers_retry_after_delays_the_retry_beyond_the_backoff() {
+    let y = format!("{HEAD}mainSteps:\n  - {{ name: Call, action: 'ops:call', maxAttempts: 3 }}\n");
+    let (ex, _) = start(exec(&y, json!({})), t0());
+    let later = |after_ms| Event::PluginResult {
+        step: "Call".into(),
+        run: 1,
+        attempt: 1,
+        outcome: PluginOutcome::RetryLater {
+            message: "429 slow down".into(),
+            after_ms,
+        },
+    };
+    // Retry-After 30 s beats the 2 s backoff of attempt 1.
+    let (_, fx) = run(ex.clone(), later(30_000), at(1));
+    assert!(matches!(&fx[0], Effect::StartTimer { at: t, .. } if *t == at(31)));
+    // A shorter Retry-After does not shorten the backoff.
+    let (_, fx) = run(ex, later(500), at(1));
+    assert!(matches!(&fx[0], Effect::StartTimer { at: t, .. } if *t == at(3)));
+}

@@ -1,0 +1,1 @@
+//! Tests of the `chat` plugin against its peer.

@@ -1,0 +1,1 @@
+//! Tests of the `email` plugin against its peer.

@@ -1,0 +1,1 @@
+//! Tests of the `pagerduty` plugin against its peer.

@@ -1,0 +1,1 @@
+//! Tests of the `prometheus` plugin against its peer.

@@ -1,0 +1,1 @@
+//! Tests of the `sms` plugin against its peer.

@@ -1,0 +1,1 @@
+//! Tests of the `voice` plugin against its peer.
