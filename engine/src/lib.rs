@@ -3,8 +3,10 @@
 
 pub mod cli;
 pub mod config;
+pub mod engage;
 pub mod exec;
 pub mod oncall;
+pub mod pager;
 pub mod plugin;
 pub mod runbook;
 pub mod server;

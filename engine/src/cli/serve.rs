@@ -18,6 +18,10 @@ pub struct ServeArgs {
     /// Directory of runbooks executions can name (file stem = document name).
     #[arg(long, env = "TOCSIN_RUNBOOKS")]
     runbooks: Option<std::path::PathBuf>,
+    /// Base URL responders and providers use to reach this engine (acknowledge links, delivery
+    /// callbacks); overrides `publicUrl` of the kind: PagingPolicy document.
+    #[arg(long, env = "TOCSIN_PUBLIC_URL")]
+    public_url: Option<String>,
     #[command(flatten)]
     config: ConfigArgs,
 }
@@ -37,12 +41,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.config.config {
         super::apply::apply_config_dir(&store, &plugins.instance_names(), dir)?;
     }
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    let policy = crate::pager::load_policy(args.config.config.as_deref(), Some(&public_url))?;
+    let pager = crate::pager::Pager::start(store.clone(), plugins.clone(), policy)
+        .context("starting the engagement runtime")?;
     tracing::info!(instances = ?plugins.instance_names(), data_dir = %args.config.data_dir.display(), "engine ready");
     serve(
         Arc::new(AppState {
             plugins,
             store,
             executor,
+            pager,
         }),
         args.listen,
     )

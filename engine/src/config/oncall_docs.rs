@@ -34,8 +34,8 @@ use serde::de::DeserializeOwned;
 
 use super::ConfigError;
 use crate::oncall::{
-    Contact, ContactType, OnCallSchedule, check_rotation_contacts, validate_contact,
-    validate_schedule,
+    Contact, ContactType, EscalationPlan, OnCallSchedule, TargetRef, check_rotation_contacts,
+    validate_contact, validate_escalation_plan, validate_schedule,
 };
 
 /// Largest YAML file read (bytes), and largest batch (sum of files).
@@ -44,7 +44,7 @@ pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 pub const MAX_DOCUMENTS: usize = 10_000;
 
 /// Kinds read by other parts of the engine from the same directory: skipped here.
-const OTHER_KINDS: &[&str] = &["Plugin", "EscalationPlan", "ResponsePlan", "EventRule"];
+const OTHER_KINDS: &[&str] = &["Plugin", "PagingPolicy", "ResponsePlan", "EventRule"];
 
 /// A parsed document and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,13 +60,15 @@ pub struct Located<T> {
 pub struct OncallDocs {
     pub contacts: Vec<Located<Contact>>,
     pub schedules: Vec<Located<OnCallSchedule>>,
+    /// `kind: EscalationPlan`: ESCALATION contacts with their stages.
+    pub plans: Vec<Located<EscalationPlan>>,
     /// Documents of other kinds (Plugin, EscalationPlan, ...) that were skipped.
     pub skipped: usize,
 }
 
 impl OncallDocs {
     pub fn is_empty(&self) -> bool {
-        self.contacts.is_empty() && self.schedules.is_empty()
+        self.contacts.is_empty() && self.schedules.is_empty() && self.plans.is_empty()
     }
 }
 
@@ -222,6 +224,14 @@ fn parse_file(file: &str, text: &str, docs: &mut OncallDocs, problems: &mut Vec<
                 }),
                 Err((field, rule)) => problems.push(problem(document, &field, rule)),
             },
+            "EscalationPlan" => match typed::<EscalationPlan>(value) {
+                Ok(item) => docs.plans.push(Located {
+                    file: file.to_owned(),
+                    document,
+                    item,
+                }),
+                Err((field, rule)) => problems.push(problem(document, &field, rule)),
+            },
             "Rotation" => problems.push(problem(
                 document,
                 "kind",
@@ -233,7 +243,7 @@ fn parse_file(file: &str, text: &str, docs: &mut OncallDocs, problems: &mut Vec<
                 document,
                 "kind",
                 format!(
-                    "unknown kind `{other}` (known kinds: Contact, OnCallSchedule, {})",
+                    "unknown kind `{other}` (known kinds: Contact, OnCallSchedule, EscalationPlan, {})",
                     OTHER_KINDS.join(", ")
                 ),
             )),
@@ -299,6 +309,11 @@ pub fn check_batch(
         docs.schedules
             .iter()
             .map(|s| (s.item.alias.as_str(), s.file.as_str(), s.document, true)),
+    );
+    aliases.extend(
+        docs.plans
+            .iter()
+            .map(|p| (p.item.alias.as_str(), p.file.as_str(), p.document, false)),
     );
     for (alias, file, document, is_schedule) in aliases {
         if let Some((f0, d0)) = seen.get(alias) {
@@ -368,6 +383,78 @@ pub fn check_batch(
                             fe.rule
                         ),
                     );
+                }
+            }
+        }
+    }
+    let batch_channels: BTreeMap<&str, &Contact> = docs
+        .contacts
+        .iter()
+        .map(|c| (c.item.alias.as_str(), &c.item))
+        .collect();
+    for p in &docs.plans {
+        if let Err(e) = validate_escalation_plan(&p.item) {
+            for fe in e.errors {
+                push(&p.file, p.document, fe.field, fe.rule);
+            }
+        }
+        if existing.contacts.get(p.item.alias.as_str()) == Some(&ContactType::Personal)
+            && !batch_types.contains_key(p.item.alias.as_str())
+        {
+            push(
+                &p.file,
+                p.document,
+                "alias".into(),
+                format!(
+                    "alias {:?} belongs to a stored PERSONAL contact",
+                    p.item.alias
+                ),
+            );
+        }
+        for (i, st) in p.item.stages.iter().enumerate() {
+            for (j, t) in st.targets.iter().enumerate() {
+                let field = format!("stages[{i}].targets[{j}]");
+                let schedule_known = |a: &str| {
+                    existing.schedules.contains(a)
+                        || docs.schedules.iter().any(|s| s.item.alias == a)
+                };
+                match t.target() {
+                    Some(TargetRef::Contact(c)) if !is_personal(c) => push(
+                        &p.file,
+                        p.document,
+                        format!("{field}.contact"),
+                        format!(
+                            "{c:?} is not a PERSONAL contact of this batch or the store (plans target people and schedules, not other plans)"
+                        ),
+                    ),
+                    Some(TargetRef::Schedule(s)) if !schedule_known(s) => push(
+                        &p.file,
+                        p.document,
+                        format!("{field}.schedule"),
+                        format!("no on-call schedule {s:?} in this batch or the store"),
+                    ),
+                    Some(TargetRef::Channel { contact, channel }) => {
+                        if !is_personal(contact) {
+                            push(
+                                &p.file,
+                                p.document,
+                                format!("{field}.channel"),
+                                format!(
+                                    "{contact:?} is not a PERSONAL contact of this batch or the store"
+                                ),
+                            );
+                        } else if let Some(c) = batch_channels.get(contact)
+                            && c.channel(channel).is_none()
+                        {
+                            push(
+                                &p.file,
+                                p.document,
+                                format!("{field}.channel"),
+                                format!("contact {contact:?} has no channel {channel:?}"),
+                            );
+                        }
+                    }
+                    _ => {}
                 }
             }
         }

@@ -124,6 +124,7 @@ const KNOWN_OTHER_KINDS: &[&str] = &[
     "Rotation",
     "OnCallSchedule",
     "EscalationPlan",
+    "PagingPolicy",
     "ResponsePlan",
     "EventRule",
 ];

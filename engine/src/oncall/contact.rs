@@ -71,7 +71,17 @@ pub fn validate_contact(contact: &Contact, plugin_channel_types: &[&str]) -> Res
             if st.minutes_after_start > MAX_STAGE_MINUTES {
                 errs.push(format!("{f}.minutesAfterStart"), "must be 0-1440");
             }
-            if !seen.insert((st.channel.as_str(), st.minutes_after_start)) {
+            match st.seconds_after_start {
+                Some(_) if st.minutes_after_start != 0 => errs.push(
+                    format!("{f}.secondsAfterStart"),
+                    "give either minutesAfterStart or secondsAfterStart, not both",
+                ),
+                Some(s) if s > MAX_STAGE_MINUTES * 60 => {
+                    errs.push(format!("{f}.secondsAfterStart"), "must be 0-86400")
+                }
+                _ => {}
+            }
+            if !seen.insert((st.channel.as_str(), st.offset_seconds())) {
                 errs.push(f, "the same channel at the same minute is listed twice");
             }
         }

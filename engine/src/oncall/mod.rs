@@ -7,6 +7,7 @@
 
 mod contact;
 mod error;
+mod escalation;
 pub mod ical;
 mod model;
 mod overrides;
@@ -23,6 +24,10 @@ pub use contact::{
     inbound_keyword, is_e164, is_email, is_engageable, validate_channel, validate_contact,
 };
 pub use error::{FieldError, OncallError, Result};
+pub use escalation::{
+    EscalationPlan, MAX_PLAN_REPEATS, MAX_PLAN_STAGES, PlanStage, PlanTarget, TargetRef,
+    validate_escalation_plan,
+};
 pub use model::*;
 pub use overrides::{
     MAX_OVERRIDE_MONTHS, OverrideMisfit, RotationEdit, edit_rotation, preview_rotation_shifts,

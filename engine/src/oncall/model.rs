@@ -161,7 +161,20 @@ pub struct EngagementStage {
     /// Name of one of the contact's channels.
     pub channel: String,
     /// 0..=1440.
+    #[serde(default)]
     pub minutes_after_start: u32,
+    /// Beyond AWS: a finer offset (0..=86400 s) instead of `minutesAfterStart`, for tight
+    /// escalations and for tests that run on a real clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_after_start: Option<u32>,
+}
+
+impl EngagementStage {
+    /// When this channel is engaged, in seconds after the page starts.
+    pub fn offset_seconds(&self) -> u32 {
+        self.seconds_after_start
+            .unwrap_or(self.minutes_after_start.saturating_mul(60))
+    }
 }
 
 /// AWS `DayOfWeek`, Monday first (ISO order).

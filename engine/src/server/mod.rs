@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use crate::plugin::{CallContext, InvokeError, PluginHost};
 use crate::store::Store;
 
+mod engagements;
 mod executions;
 pub mod oncall;
 
@@ -22,6 +23,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// Runbook executions (shares `plugins` and `store`).
     pub executor: crate::exec::Executor,
+    /// Engagements and pages (shares `plugins` and `store`).
+    pub pager: crate::pager::Pager,
 }
 
 /// Largest request body accepted (bytes).
@@ -38,6 +41,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .merge(executions::routes())
         .merge(oncall::routes())
+        .merge(engagements::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

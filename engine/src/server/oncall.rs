@@ -86,11 +86,11 @@ impl OncallApiError {
         }
     }
 
-    fn conflict(field: &str, rule: impl Into<String>) -> Self {
+    pub(super) fn conflict(field: &str, rule: impl Into<String>) -> Self {
         Self::Conflict(FieldError::new(field, rule))
     }
 
-    fn invalid(field: &str, rule: impl Into<String>) -> Self {
+    pub(super) fn invalid(field: &str, rule: impl Into<String>) -> Self {
         Self::Invalid(OncallError::one(field, rule))
     }
 }
@@ -114,7 +114,7 @@ impl IntoResponse for OncallApiError {
     }
 }
 
-type ApiResult = Result<Response, OncallApiError>;
+pub(super) type ApiResult = Result<Response, OncallApiError>;
 
 fn not_found_contact(alias: &str) -> OncallApiError {
     OncallApiError::NotFound {
@@ -204,7 +204,7 @@ where
         .map_err(|e| OncallApiError::Internal(format!("worker task failed: {e}")))?
 }
 
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, OncallApiError> {
+pub(super) fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, OncallApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -420,6 +420,8 @@ pub struct ApplyReport {
     pub contacts_updated: Vec<String>,
     pub schedules_created: Vec<String>,
     pub schedules_updated: Vec<String>,
+    /// Escalation plans written (created or replaced).
+    pub plans_applied: Vec<String>,
     /// Kept overrides that no longer fit their edited rotation.
     pub misfits: Vec<serde_json::Value>,
     /// Documents of other kinds (Plugin, …) that apply does not handle.
@@ -508,6 +510,18 @@ pub fn apply_docs(
             } else {
                 report.contacts_created.push(new.alias);
             }
+        }
+        for p in &docs.plans {
+            tx.put_contact(&Contact {
+                alias: p.item.alias.clone(),
+                display_name: p.item.display_name.clone(),
+                contact_type: ContactType::Escalation,
+                channels: Vec::new(),
+                engagement_plan: None,
+                tags: p.item.tags.clone(),
+            })?;
+            tx.put_plan(&p.item)?;
+            report.plans_applied.push(p.item.alias.clone());
         }
         for d in &docs.schedules {
             match stored_schedules.iter().find(|s| s.alias == d.item.alias) {
@@ -1062,13 +1076,31 @@ async fn inbound(
     Path(channel_type): Path<String>,
     bytes: Bytes,
 ) -> ApiResult {
-    let req: InboundRequest = body(&bytes)?;
+    // JSON `{from, body}`, or a provider's form post (Twilio: `From`, `Body`).
+    let req: InboundRequest = if bytes.first() == Some(&b'{') {
+        body(&bytes)?
+    } else {
+        let form: HashMap<String, String> =
+            url::form_urlencoded::parse(&bytes).into_owned().collect();
+        match (form.get("From"), form.get("Body")) {
+            (Some(from), Some(text)) => InboundRequest {
+                from: from.clone(),
+                body: text.clone(),
+            },
+            _ => {
+                return Err(OncallApiError::BadJson(FieldError::new(
+                    "(body)",
+                    "expected JSON {\"from\", \"body\"} or a form with From and Body",
+                )));
+            }
+        }
+    };
     let ty = match channel_type.to_ascii_uppercase().as_str() {
         "SMS" | "EMAIL" | "VOICE" => ChannelType::parse(&channel_type.to_ascii_uppercase()),
         _ => ChannelType::parse(&channel_type),
     };
     let Some(keyword) = oncall::inbound_keyword(&req.body) else {
-        return Ok(ok(&json!({ "keyword": null, "changed": [] })));
+        return super::engagements::reply(&state, &req.from, &req.body).await;
     };
     let from = req.from.trim().to_owned();
     let changed = blocking(&state, move |s| {

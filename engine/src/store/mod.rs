@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadableDatabase, TableDefinition};
 
+mod engagements;
 mod executions;
 mod oncall;
+pub use engagements::EngageTx;
 pub use executions::{CallJob, ExecSummary, ExecWrite, ParentLink, StoredExecution, TimerJob};
 pub use oncall::{OncallTx, PendingCode};
 

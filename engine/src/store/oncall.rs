@@ -7,6 +7,7 @@
 //! - `oncall_schedules`: alias → `OnCallSchedule` (the ONCALL_SCHEDULE contacts)
 //! - `oncall_overrides`: `<schedule>/<id>` → `RotationOverride` (aliases never hold `/`)
 //! - `oncall_activation_codes`: `<alias>/<channel>` → [`PendingCode`]
+//! - `oncall_escalation_plans`: alias → `EscalationPlan` (the plan of an ESCALATION contact)
 
 use jiff::Timestamp;
 use redb::{
@@ -17,14 +18,15 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, io};
-use crate::oncall::{Contact, OnCallSchedule, RotationOverride};
+use crate::oncall::{Contact, EscalationPlan, OnCallSchedule, RotationOverride};
 
-type Def = TableDefinition<'static, &'static str, &'static [u8]>;
+pub(super) type Def = TableDefinition<'static, &'static str, &'static [u8]>;
 
 const CONTACTS: Def = TableDefinition::new("oncall_contacts");
 const SCHEDULES: Def = TableDefinition::new("oncall_schedules");
 const OVERRIDES: Def = TableDefinition::new("oncall_overrides");
 const CODES: Def = TableDefinition::new("oncall_activation_codes");
+const PLANS: Def = TableDefinition::new("oncall_escalation_plans");
 
 /// An activation code sent to a channel and not yet used. Only its SHA-256 is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,14 +38,14 @@ pub struct PendingCode {
     pub failed_attempts: u32,
 }
 
-enum Inner<'a> {
+pub(super) enum Inner<'a> {
     Read(ReadTransaction),
     Write(&'a WriteTransaction),
 }
 
 /// Reads and writes of on-call state inside one redb transaction. Writes fail on a read view.
 pub struct OncallTx<'a> {
-    inner: Inner<'a>,
+    pub(super) inner: Inner<'a>,
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -92,7 +94,11 @@ fn range_in<T: DeserializeOwned>(
 }
 
 impl OncallTx<'_> {
-    fn get<T: DeserializeOwned>(&self, def: Def, key: &str) -> Result<Option<T>, StoreError> {
+    pub(super) fn get<T: DeserializeOwned>(
+        &self,
+        def: Def,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
         match &self.inner {
             Inner::Read(tx) => match tx.open_table(def) {
                 Ok(t) => get_in(&t, def.name(), key),
@@ -108,7 +114,7 @@ impl OncallTx<'_> {
         }
     }
 
-    fn scan<T: DeserializeOwned>(
+    pub(super) fn scan<T: DeserializeOwned>(
         &self,
         def: Def,
         prefix: &str,
@@ -128,7 +134,7 @@ impl OncallTx<'_> {
         }
     }
 
-    fn writer(&self) -> Result<&WriteTransaction, StoreError> {
+    pub(super) fn writer(&self) -> Result<&WriteTransaction, StoreError> {
         match &self.inner {
             Inner::Write(tx) => Ok(tx),
             Inner::Read(_) => Err(StoreError::Io {
@@ -138,7 +144,12 @@ impl OncallTx<'_> {
         }
     }
 
-    fn put<T: Serialize>(&self, def: Def, key: &str, value: &T) -> Result<(), StoreError> {
+    pub(super) fn put<T: Serialize>(
+        &self,
+        def: Def,
+        key: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
         let bytes = encode(value)?;
         let mut t = self
             .writer()?
@@ -149,7 +160,7 @@ impl OncallTx<'_> {
         Ok(())
     }
 
-    fn remove(&self, def: Def, key: &str) -> Result<bool, StoreError> {
+    pub(super) fn remove(&self, def: Def, key: &str) -> Result<bool, StoreError> {
         let mut t = self
             .writer()?
             .open_table(def)
@@ -183,6 +194,22 @@ impl OncallTx<'_> {
             self.remove(CODES, &key)?;
         }
         self.remove(CONTACTS, alias)
+    }
+
+    pub fn plan(&self, alias: &str) -> Result<Option<EscalationPlan>, StoreError> {
+        self.get(PLANS, alias)
+    }
+
+    pub fn plans(&self) -> Result<Vec<EscalationPlan>, StoreError> {
+        Ok(self.scan(PLANS, "")?.into_iter().map(|(_, p)| p).collect())
+    }
+
+    pub fn put_plan(&self, plan: &EscalationPlan) -> Result<(), StoreError> {
+        self.put(PLANS, &plan.alias, plan)
+    }
+
+    pub fn delete_plan(&self, alias: &str) -> Result<bool, StoreError> {
+        self.remove(PLANS, alias)
     }
 
     pub fn schedule(&self, alias: &str) -> Result<Option<OnCallSchedule>, StoreError> {

@@ -20,6 +20,18 @@ struct Notify {
     /// Log level: info (default), warn or error.
     #[serde(default)]
     level: Option<NotifyLevel>,
+    /// The page's 6-digit accept code (the notification contract of every channel plugin).
+    #[serde(default)]
+    accept_code: Option<String>,
+    /// A signed link that acknowledges the page.
+    #[serde(default)]
+    accept_url: Option<String>,
+    /// Where a provider would report delivery (unused by the console).
+    #[serde(default)]
+    callback_url: Option<String>,
+    /// The incident the page belongs to.
+    #[serde(default)]
+    incident_arn: Option<String>,
 }
 
 #[derive(Deserialize, JsonSchema, Clone, Copy)]
@@ -36,6 +48,11 @@ struct Delivered {
     delivered: bool,
     /// Identifier of the delivery (the invocation id).
     id: String,
+    /// "console" (the notification contract's output).
+    provider: String,
+    provider_id: String,
+    /// DELIVERED: the log is the destination.
+    status: String,
 }
 
 impl Plugin for Console {
@@ -69,11 +86,24 @@ fn notify(ctx: &Context, input: Notify) -> Result<Delivered, ActionError> {
     if let Some(subject) = &input.subject {
         line.push_str(&format!("subject={subject:?} "));
     }
+    if let Some(incident) = &input.incident_arn {
+        line.push_str(&format!("incident={incident} "));
+    }
     line.push_str(&input.message);
+    if let Some(code) = &input.accept_code {
+        line.push_str(&format!(" [accept code {code}]"));
+    }
+    if let Some(url) = &input.accept_url {
+        line.push_str(&format!(" [acknowledge: {url}]"));
+    }
+    let _ = &input.callback_url;
     tocsin_plugin_sdk::log(level, &line);
     Ok(Delivered {
         delivered: true,
         id: ctx.invocation_id.clone(),
+        provider: "console".into(),
+        provider_id: ctx.invocation_id.clone(),
+        status: "DELIVERED".into(),
     })
 }
 

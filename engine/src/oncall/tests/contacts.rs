@@ -28,14 +28,17 @@ fn alice() -> Contact {
                 EngagementStage {
                     channel: "work email".into(),
                     minutes_after_start: 0,
+                    seconds_after_start: None,
                 },
                 EngagementStage {
                     channel: "mobile".into(),
                     minutes_after_start: 5,
+                    seconds_after_start: None,
                 },
                 EngagementStage {
                     channel: "phone".into(),
                     minutes_after_start: 10,
+                    seconds_after_start: None,
                 },
             ],
         }),
@@ -96,6 +99,7 @@ fn bad_contacts_name_every_field() {
         .push(EngagementStage {
             channel: "fax".into(),
             minutes_after_start: 2000,
+            seconds_after_start: None,
         });
     let e = validate_contact(&c, &["slack-dm"]).unwrap_err();
     for f in [
