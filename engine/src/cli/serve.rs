@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use crate::server::{AppState, serve};
+use crate::server::{AppState, serve_on};
 
 use super::ConfigArgs;
 
@@ -41,22 +41,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.config.config {
         super::apply::apply_config_dir(&store, &plugins.instance_names(), dir)?;
     }
-    let public_url = args
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", args.listen));
-    let policy = crate::pager::load_policy(args.config.config.as_deref(), Some(&public_url))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let listening = format!("http://{}", listener.local_addr()?);
+    let policy = crate::pager::load_policy(
+        args.config.config.as_deref(),
+        args.public_url.as_deref(),
+        &listening,
+    )?;
     let pager = crate::pager::Pager::start(store.clone(), plugins.clone(), policy)
         .context("starting the engagement runtime")?;
     tracing::info!(instances = ?plugins.instance_names(), data_dir = %args.config.data_dir.display(), "engine ready");
-    serve(
+    serve_on(
         Arc::new(AppState {
             plugins,
             store,
             executor,
             pager,
         }),
-        args.listen,
+        listener,
     )
     .await?;
     Ok(ExitCode::SUCCESS)

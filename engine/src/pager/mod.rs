@@ -260,7 +260,7 @@ impl Pager {
             )))
             .unwrap_or(now);
         let token = link::sign(&self.inner.link_key, Purpose::Ack, page, exp);
-        format!("{}/v1/ack/{token}", self.inner.policy.public_url)
+        format!("{}/v1/ack/{token}", self.inner.policy.base_url())
     }
 
     pub fn callback_link(&self, page: &str, channel: &str, now: Timestamp) -> String {
@@ -274,7 +274,7 @@ impl Pager {
             &format!("{page}/{channel}"),
             exp,
         );
-        format!("{}/v1/inbound/page/{token}", self.inner.policy.public_url)
+        format!("{}/v1/inbound/page/{token}", self.inner.policy.base_url())
     }
 
     /// The page (and channel, for callbacks) a token names.

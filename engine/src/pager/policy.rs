@@ -22,9 +22,10 @@ use crate::engage::rate::RateLimit;
 pub struct PagingPolicy {
     #[serde(default)]
     pub kind: Option<String>,
-    /// Base URL of this engine as responders and providers reach it.
-    #[serde(default = "default_url")]
-    pub public_url: String,
+    /// Base URL of this engine as responders and providers reach it (default: the address
+    /// `serve` listens on).
+    #[serde(default)]
+    pub public_url: Option<String>,
     #[serde(default = "default_arn_prefix")]
     pub arn_prefix: String,
     /// Channel type → plugin instance (a channel's own `plugin` wins; default `console`).
@@ -35,10 +36,6 @@ pub struct PagingPolicy {
     pub rate_limits: BTreeMap<String, RateLimit>,
     #[serde(default = "default_ttl")]
     pub ack_link_ttl_minutes: u32,
-}
-
-fn default_url() -> String {
-    "http://127.0.0.1:7600".into()
 }
 
 fn default_arn_prefix() -> String {
@@ -72,7 +69,7 @@ impl Default for PagingPolicy {
     fn default() -> Self {
         PagingPolicy {
             kind: None,
-            public_url: default_url(),
+            public_url: None,
             arn_prefix: default_arn_prefix(),
             routes: BTreeMap::new(),
             rate_limits: default_limits(),
@@ -82,13 +79,19 @@ impl Default for PagingPolicy {
 }
 
 impl PagingPolicy {
+    /// The base of links and callbacks.
+    pub fn base_url(&self) -> &str {
+        self.public_url
+            .as_deref()
+            .unwrap_or("http://127.0.0.1:7600")
+    }
+
     /// Checks the values; the error names the field and the rule.
     pub fn validate(&self) -> Result<(), String> {
-        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
-            return Err(format!(
-                "publicUrl: {:?} must be an http(s) URL",
-                self.public_url
-            ));
+        if let Some(u) = &self.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(format!("publicUrl: {u:?} must be an http(s) URL"));
         }
         for (ty, l) in &self.rate_limits {
             if l.max == 0 || l.per_minutes == 0 || l.per_minutes > 1440 {
@@ -105,8 +108,12 @@ impl PagingPolicy {
 }
 
 /// The `kind: PagingPolicy` document of a configuration directory (at most one), or defaults.
-/// `public_url` (from `serve --public-url`) wins over the document when given.
-pub fn load_policy(dir: Option<&Path>, public_url: Option<&str>) -> anyhow::Result<PagingPolicy> {
+/// `public_url` (from `serve --public-url`) wins over the document; `listening` is the fallback.
+pub fn load_policy(
+    dir: Option<&Path>,
+    public_url: Option<&str>,
+    listening: &str,
+) -> anyhow::Result<PagingPolicy> {
     let mut found: Option<(String, PagingPolicy)> = None;
     if let Some(dir) = dir {
         for (path, text) in crate::config::oncall_docs::read_yaml_files(dir)? {
@@ -131,10 +138,13 @@ pub fn load_policy(dir: Option<&Path>, public_url: Option<&str>) -> anyhow::Resu
     }
     let mut policy = found.map(|(_, p)| p).unwrap_or_default();
     if let Some(url) = public_url {
-        policy.public_url = url.trim_end_matches('/').to_owned();
+        policy.public_url = Some(url.trim_end_matches('/').to_owned());
         policy
             .validate()
             .map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
+    }
+    if policy.public_url.is_none() {
+        policy.public_url = Some(listening.to_owned());
     }
     Ok(policy)
 }

@@ -127,13 +127,23 @@ fn error(status: StatusCode, kind: &str, message: &str) -> Response {
 
 /// Serve until ctrl-c / SIGTERM. Prints the bound address on stdout (tests start on port 0).
 pub async fn serve(state: Arc<AppState>, listen: SocketAddr) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    serve_on(state, tokio::net::TcpListener::bind(listen).await?).await
+}
+
+/// Serve on a listener already bound (so the public URL can name the real port first).
+pub async fn serve_on(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<()> {
     let local = listener.local_addr()?;
     println!("tocsin listening on http://{local}");
     tracing::info!(%local, "listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 async fn shutdown_signal() {

@@ -51,14 +51,22 @@ impl Plugin for Webhook {
             "Calls an HTTP endpoint",
         )
         .http(&["*"])
+        .config::<Config>()
     }
 
     fn actions() -> Vec<Action> {
-        vec![Action::new(
-            "call",
-            "Send one HTTP request and return the response",
-            call,
-        )]
+        vec![
+            Action::new(
+                "call",
+                "Send one HTTP request and return the response",
+                call,
+            ),
+            Action::new(
+                "notify",
+                "Deliver a page as JSON to the instance's `notify_url` (a generic notification channel)",
+                notify,
+            ),
+        ]
     }
 }
 
@@ -114,6 +122,74 @@ fn call(ctx: &Context, input: Call) -> Result<Reply, ActionError> {
         headers: resp.headers,
         body,
         json,
+    })
+}
+
+#[derive(Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// Where `notify` posts pages (its origin must be granted too).
+    #[serde(default)]
+    notify_url: Option<String>,
+}
+
+/// The notification contract every channel plugin accepts.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct Notify {
+    /// The channel's delivery address.
+    recipient: String,
+    #[serde(default)]
+    subject: Option<String>,
+    message: String,
+    /// The page's 6-digit accept code.
+    #[serde(default)]
+    accept_code: Option<String>,
+    /// A signed link that acknowledges the page.
+    #[serde(default)]
+    accept_url: Option<String>,
+    /// Where delivery reports (and replies) for this page go.
+    #[serde(default)]
+    callback_url: Option<String>,
+    #[serde(default)]
+    incident_arn: Option<String>,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Notified {
+    provider: String,
+    provider_id: Option<String>,
+    /// SENT: the receiver accepted it (2xx).
+    status: String,
+    detail: Option<String>,
+}
+
+fn notify(ctx: &Context, input: Notify) -> Result<Notified, ActionError> {
+    let config: Config = tocsin_plugin_sdk::config()?;
+    let Some(url) = config.notify_url else {
+        return Err(ActionError::Failed(
+            "this webhook instance has no `notify_url` in its config; set one to use it as a notification channel".into(),
+        ));
+    };
+    let mut req = Request::new("POST", &url);
+    req.headers = vec![
+        ("content-type".into(), "application/json".into()),
+        ("idempotency-key".into(), ctx.invocation_id.clone()),
+    ];
+    let mut body = serde_json::to_value(&input)
+        .map_err(|e| ActionError::Failed(format!("encoding the page failed: {e}")))?;
+    body["idempotency_key"] = serde_json::Value::String(ctx.invocation_id.clone());
+    body["attempt"] = serde_json::Value::from(ctx.attempt);
+    req.body = body.to_string().into_bytes();
+    let resp = send(&req)?.check(
+        &format!("notify receiver {url}"),
+        tocsin_plugin_sdk::now_unix_ms(),
+    )?;
+    Ok(Notified {
+        provider: "webhook".into(),
+        provider_id: resp.header("x-request-id").map(str::to_owned),
+        status: "SENT".into(),
+        detail: Some(format!("HTTP {}", resp.status)),
     })
 }
 
