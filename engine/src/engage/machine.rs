@@ -238,12 +238,9 @@ impl<'a> Machine<'a> {
 
     fn timeline(&mut self, event_type: &str, data: serde_json::Value) {
         if let Some(incident) = &self.eng.incident_id {
-            self.out.timeline.push(TimelineEntry {
-                incident_id: incident.clone(),
-                event_time: self.now,
-                event_type: event_type.to_owned(),
-                event_data: data,
-            });
+            self.out
+                .timeline
+                .push(TimelineEntry::auto(incident, self.now, event_type, data));
         }
     }
 

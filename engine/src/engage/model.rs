@@ -245,8 +245,35 @@ pub struct Timer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TimelineEntry {
+    /// The incident record ARN.
     pub incident_id: String,
     pub event_time: Timestamp,
     pub event_type: String,
     pub event_data: serde_json::Value,
+    /// Assigned by the store when written (a sequence number, unique per database).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub event_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_updated_time: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_references: Vec<serde_json::Value>,
+    /// Created through the API (CreateTimelineEvent): only these can be updated or deleted.
+    #[serde(default)]
+    pub custom: bool,
+}
+
+impl TimelineEntry {
+    /// An automatic event.
+    pub fn auto(incident: &str, at: Timestamp, event_type: &str, data: serde_json::Value) -> Self {
+        TimelineEntry {
+            incident_id: incident.to_owned(),
+            event_time: at,
+            event_type: event_type.to_owned(),
+            event_data: data,
+            event_id: String::new(),
+            event_updated_time: None,
+            event_references: Vec::new(),
+            custom: false,
+        }
+    }
 }

@@ -77,6 +77,10 @@ pub struct StartRequest {
     /// Incident context: `TITLE`, `INCIDENT_RECORD_ARN`, … as `{{ incident:NAME }}`.
     #[serde(default)]
     pub incident: Map<String, Value>,
+    /// A caller-chosen id: starting again with the same id returns the first execution
+    /// (a response plan restarted after a crash must not run its runbook twice).
+    #[serde(skip)]
+    pub execution_id: Option<String>,
 }
 
 /// Build a [`Signal`] from its name and arguments (HTTP and CLI share this).
@@ -248,7 +252,15 @@ impl Executor {
             }
         };
         let now = Timestamp::now();
-        let id = uuid::Uuid::now_v7().to_string();
+        if let Some(id) = &req.execution_id
+            && let Some(existing) = self.inner.store.execution(id)?
+        {
+            return Ok(existing.summary);
+        }
+        let id = req
+            .execution_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let mut vars = Vars::new(now, &id);
         bind_parameters(&doc, &req.parameters, &mut vars)?;
         for (k, v) in &req.incident {

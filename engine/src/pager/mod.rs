@@ -383,12 +383,7 @@ impl Pager {
                 };
                 tx.add_receipt(&receipt)?;
                 if let Some(incident) = &n.incident_id {
-                    tx.add_timeline(&TimelineEntry {
-                        incident_id: incident.clone(),
-                        event_time: now,
-                        event_type: "Page receipt".into(),
-                        event_data: json!({"pageId": n.page_id, "channel": n.channel.name, "receiptType": "SUPPRESSED", "info": reason}),
-                    })?;
+                    tx.add_timeline(&TimelineEntry::auto(incident, now, "Page receipt", json!({"pageId": n.page_id, "channel": n.channel.name, "receiptType": "SUPPRESSED", "info": reason})))?;
                 }
                 tracing::warn!(page = %n.page_id, %method, "page held back by the rate limit");
                 if new_timer {

@@ -39,7 +39,7 @@ const TIMER_IDS: TableDefinition<'static, &'static str, u64> =
 
 /// Engagement reads and writes inside one transaction (see [`Store::engage_write`]).
 pub struct EngageTx<'a> {
-    tx: OncallTx<'a>,
+    pub(super) tx: OncallTx<'a>,
 }
 
 fn ms(t: Timestamp) -> u64 {
@@ -138,10 +138,39 @@ impl<'a> EngageTx<'a> {
             .put(RECEIPTS, &format!("{}/{seq:016}", r.page_id), r)
     }
 
-    pub fn add_timeline(&self, e: &TimelineEntry) -> Result<(), StoreError> {
+    /// Appends an event; returns its id.
+    pub fn add_timeline(&self, e: &TimelineEntry) -> Result<String, StoreError> {
         let seq = self.next_seq("timeline_seq")?;
-        self.tx
-            .put(TIMELINE, &format!("{}\u{1f}{seq:016}", e.incident_id), e)
+        let mut e = e.clone();
+        e.event_id = format!("{seq:016}");
+        e.event_updated_time.get_or_insert(e.event_time);
+        self.tx.put(
+            TIMELINE,
+            &format!("{}\u{1f}{}", e.incident_id, e.event_id),
+            &e,
+        )?;
+        Ok(e.event_id)
+    }
+
+    pub fn timeline_event(
+        &self,
+        incident: &str,
+        id: &str,
+    ) -> Result<Option<TimelineEntry>, StoreError> {
+        self.tx.get(TIMELINE, &format!("{incident}\u{1f}{id}"))
+    }
+
+    /// Replaces an event (same id).
+    pub fn put_timeline_event(&self, e: &TimelineEntry) -> Result<(), StoreError> {
+        self.tx.put(
+            TIMELINE,
+            &format!("{}\u{1f}{}", e.incident_id, e.event_id),
+            e,
+        )
+    }
+
+    pub fn delete_timeline_event(&self, incident: &str, id: &str) -> Result<bool, StoreError> {
+        self.tx.remove(TIMELINE, &format!("{incident}\u{1f}{id}"))
     }
 
     pub fn timeline(&self, incident: &str) -> Result<Vec<TimelineEntry>, StoreError> {

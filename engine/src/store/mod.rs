@@ -7,8 +7,10 @@ use redb::{Database, ReadableDatabase, TableDefinition};
 
 mod engagements;
 mod executions;
+mod incidents;
 mod oncall;
 pub use engagements::EngageTx;
+pub use incidents::IncidentAction;
 pub use executions::{CallJob, ExecSummary, ExecWrite, ParentLink, StoredExecution, TimerJob};
 pub use oncall::{OncallTx, PendingCode};
 

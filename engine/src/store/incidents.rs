@@ -1,0 +1,123 @@
+//! Incident state, in the same transactions as engagements ([`EngageTx`]):
+//! - `inc_plans`: name → `ResponsePlan`
+//! - `inc_records`: incident ARN → `IncidentRecord`
+//! - `inc_open_dedupe`: dedupe string → ARN of the OPEN incident holding it
+//! - `inc_tokens`: StartIncident client token → ARN
+//! - `inc_actions`: `<ARN>\u{1f}<n>` → a pending follow-up (engage, run the runbook, notify an
+//!   integration), committed with the incident and removed when done: a crash re-runs it.
+
+use redb::TableDefinition;
+use serde::{Deserialize, Serialize};
+
+use super::oncall::Def;
+use super::{EngageTx, StoreError};
+use crate::incident::{IncidentRecord, ResponsePlan};
+
+const PLANS: Def = TableDefinition::new("inc_plans");
+const RECORDS: Def = TableDefinition::new("inc_records");
+const OPEN_DEDUPE: Def = TableDefinition::new("inc_open_dedupe");
+const TOKENS: Def = TableDefinition::new("inc_tokens");
+const ACTIONS: Def = TableDefinition::new("inc_actions");
+
+/// Work that follows an incident's creation or resolution, done after the commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum IncidentAction {
+    /// StartEngagement for one of the plan's engagements (idempotency token = ARN + contact).
+    Engage { incident: String, contact: String },
+    /// Start the plan's runbook action `index`.
+    Runbook { incident: String, index: usize },
+    /// Stop every engagement of the incident (it was resolved).
+    StopEngagements { incident: String },
+    /// Call an integration plugin (`trigger` / `resolve`).
+    Integration {
+        incident: String,
+        index: usize,
+        event: String,
+    },
+}
+
+impl EngageTx<'_> {
+    pub fn response_plan(&self, name: &str) -> Result<Option<ResponsePlan>, StoreError> {
+        self.tx.get(PLANS, name)
+    }
+
+    pub fn response_plans(&self) -> Result<Vec<ResponsePlan>, StoreError> {
+        Ok(self
+            .tx
+            .scan(PLANS, "")?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect())
+    }
+
+    pub fn put_response_plan(&self, p: &ResponsePlan) -> Result<(), StoreError> {
+        self.tx.put(PLANS, &p.name, p)
+    }
+
+    pub fn delete_response_plan(&self, name: &str) -> Result<bool, StoreError> {
+        self.tx.remove(PLANS, name)
+    }
+
+    pub fn incident(&self, arn: &str) -> Result<Option<IncidentRecord>, StoreError> {
+        self.tx.get(RECORDS, arn)
+    }
+
+    pub fn incidents(&self) -> Result<Vec<IncidentRecord>, StoreError> {
+        Ok(self
+            .tx
+            .scan(RECORDS, "")?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect())
+    }
+
+    /// Writes a record and keeps the open-dedupe index in step with its status.
+    pub fn put_incident(&self, r: &IncidentRecord) -> Result<(), StoreError> {
+        if !r.dedupe_string.is_empty() {
+            let holder: Option<String> = self.tx.get(OPEN_DEDUPE, &r.dedupe_string)?;
+            if r.is_open() {
+                self.tx.put(OPEN_DEDUPE, &r.dedupe_string, &r.arn)?;
+            } else if holder.as_deref() == Some(r.arn.as_str()) {
+                self.tx.remove(OPEN_DEDUPE, &r.dedupe_string)?;
+            }
+        }
+        self.tx.put(RECORDS, &r.arn, r)
+    }
+
+    pub fn delete_incident(&self, r: &IncidentRecord) -> Result<bool, StoreError> {
+        let holder: Option<String> = self.tx.get(OPEN_DEDUPE, &r.dedupe_string)?;
+        if holder.as_deref() == Some(r.arn.as_str()) {
+            self.tx.remove(OPEN_DEDUPE, &r.dedupe_string)?;
+        }
+        self.tx.remove(RECORDS, &r.arn)
+    }
+
+    /// The OPEN incident holding a dedupe string.
+    pub fn open_incident_by_dedupe(&self, dedupe: &str) -> Result<Option<String>, StoreError> {
+        if dedupe.is_empty() {
+            return Ok(None);
+        }
+        self.tx.get(OPEN_DEDUPE, dedupe)
+    }
+
+    pub fn incident_by_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+        self.tx.get(TOKENS, token)
+    }
+
+    pub fn put_incident_token(&self, token: &str, arn: &str) -> Result<(), StoreError> {
+        self.tx.put(TOKENS, token, &arn)
+    }
+
+    pub fn push_incident_action(&self, key: &str, a: &IncidentAction) -> Result<(), StoreError> {
+        self.tx.put(ACTIONS, key, a)
+    }
+
+    pub fn take_incident_action(&self, key: &str) -> Result<bool, StoreError> {
+        self.tx.remove(ACTIONS, key)
+    }
+
+    pub fn incident_actions(&self) -> Result<Vec<(String, IncidentAction)>, StoreError> {
+        self.tx.scan(ACTIONS, "")
+    }
+}
