@@ -1,9 +1,13 @@
 //! The integration suite: one test binary (wasmtime's `tests/all` layout). Tests drive the real
 //! plugin host with real components and the real `tocsin` binary over HTTP.
 
+mod alert_ingest;
 mod cli;
+mod engage_cli;
+mod engage_flow;
 mod helpers;
 mod hostile;
+mod incident_flow;
 mod oncall_api;
 mod oncall_cli;
 mod oncall_support;

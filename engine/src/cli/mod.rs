@@ -1,7 +1,10 @@
-//! The `tocsin` subcommands: `serve`, `plugin list|describe|invoke`, `validate`.
+//! The `tocsin` subcommands: `serve`, `plugin list|describe|invoke`, `validate`, `run`, `exec`,
+//! `apply`, `oncall`, `engagement`, `page`, `incident`.
 
 mod apply;
+mod engage;
 mod exec;
+mod incident;
 mod oncall;
 mod plugin;
 mod run;
@@ -72,6 +75,15 @@ enum Command {
     /// Who is on call, the next hand-off, and shifts as a week view.
     #[command(subcommand)]
     Oncall(oncall::OncallCommand),
+    /// Start, stop, show, list and escalate engagements (needs a running `tocsin serve`).
+    #[command(subcommand)]
+    Engagement(engage::EngagementCommand),
+    /// List and show pages, and acknowledge one with its code (needs a running `tocsin serve`).
+    #[command(subcommand)]
+    Page(engage::PageCommand),
+    /// Start, list, show, update, resolve and annotate incidents (needs a running `tocsin serve`).
+    #[command(subcommand)]
+    Incident(incident::IncidentCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -96,6 +108,9 @@ pub fn main() -> ExitCode {
             Command::Exec(cmd) => exec::run(cmd).await,
             Command::Apply(args) => apply::run(args).await,
             Command::Oncall(cmd) => oncall::run(cmd).await,
+            Command::Engagement(cmd) => engage::run_engagement(cmd).await,
+            Command::Page(cmd) => engage::run_page(cmd).await,
+            Command::Incident(cmd) => incident::run(cmd).await,
         }
     });
     match result {

@@ -22,6 +22,9 @@ pub struct ServeArgs {
     /// callbacks); overrides `publicUrl` of the kind: PagingPolicy document.
     #[arg(long, env = "TOCSIN_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Development mode: SNS messages need no signature unless kind: AlertIntake asks for it.
+    #[arg(long)]
+    dev: bool,
     #[command(flatten)]
     config: ConfigArgs,
 }
@@ -52,6 +55,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     )?;
     let pager = crate::pager::Pager::start(store.clone(), plugins.clone(), policy)
         .context("starting the engagement runtime")?;
+    let responder = crate::respond::Responder::start(
+        store.clone(),
+        pager.clone(),
+        executor.clone(),
+        plugins.clone(),
+    )
+    .context("starting the incident runtime")?;
+    let intake = crate::config::intake::load_intake(args.config.config.as_deref())?;
+    if !intake.verify_sns(args.dev) {
+        tracing::warn!("SNS signatures are not verified (development mode)");
+    }
     tracing::info!(instances = ?plugins.instance_names(), data_dir = %args.config.data_dir.display(), "engine ready");
     serve_on(
         Arc::new(AppState {
@@ -59,6 +73,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             store,
             executor,
             pager,
+            responder,
+            intake,
+            dev: args.dev,
         }),
         listener,
     )

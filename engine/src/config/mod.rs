@@ -1,6 +1,7 @@
 //! Operator configuration: `kind: Plugin` documents (YAML, one or more per file) and secret
 //! values. Turns them into the specs `plugin/` consumes; knows nothing of wasmtime or storage.
 
+pub mod intake;
 pub mod oncall_docs;
 mod plugin_doc;
 mod secrets;

@@ -33,6 +33,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::ConfigError;
+use crate::incident::{ResponsePlan, validate_plan};
 use crate::oncall::{
     Contact, ContactType, EscalationPlan, OnCallSchedule, TargetRef, check_rotation_contacts,
     validate_contact, validate_escalation_plan, validate_schedule,
@@ -44,7 +45,13 @@ pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 pub const MAX_DOCUMENTS: usize = 10_000;
 
 /// Kinds read by other parts of the engine from the same directory: skipped here.
-const OTHER_KINDS: &[&str] = &["Plugin", "PagingPolicy", "ResponsePlan", "EventRule"];
+const OTHER_KINDS: &[&str] = &[
+    "Plugin",
+    "PagingPolicy",
+    "EventRule",
+    "AlertMapping",
+    "AlertIntake",
+];
 
 /// A parsed document and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,13 +69,18 @@ pub struct OncallDocs {
     pub schedules: Vec<Located<OnCallSchedule>>,
     /// `kind: EscalationPlan`: ESCALATION contacts with their stages.
     pub plans: Vec<Located<EscalationPlan>>,
+    /// `kind: ResponsePlan`.
+    pub response_plans: Vec<Located<ResponsePlan>>,
     /// Documents of other kinds (Plugin, EscalationPlan, ...) that were skipped.
     pub skipped: usize,
 }
 
 impl OncallDocs {
     pub fn is_empty(&self) -> bool {
-        self.contacts.is_empty() && self.schedules.is_empty() && self.plans.is_empty()
+        self.contacts.is_empty()
+            && self.schedules.is_empty()
+            && self.plans.is_empty()
+            && self.response_plans.is_empty()
     }
 }
 
@@ -224,6 +236,14 @@ fn parse_file(file: &str, text: &str, docs: &mut OncallDocs, problems: &mut Vec<
                 }),
                 Err((field, rule)) => problems.push(problem(document, &field, rule)),
             },
+            "ResponsePlan" => match typed::<ResponsePlan>(value) {
+                Ok(item) => docs.response_plans.push(Located {
+                    file: file.to_owned(),
+                    document,
+                    item,
+                }),
+                Err((field, rule)) => problems.push(problem(document, &field, rule)),
+            },
             "EscalationPlan" => match typed::<EscalationPlan>(value) {
                 Ok(item) => docs.plans.push(Located {
                     file: file.to_owned(),
@@ -243,7 +263,7 @@ fn parse_file(file: &str, text: &str, docs: &mut OncallDocs, problems: &mut Vec<
                 document,
                 "kind",
                 format!(
-                    "unknown kind `{other}` (known kinds: Contact, OnCallSchedule, EscalationPlan, {})",
+                    "unknown kind `{other}` (known kinds: Contact, OnCallSchedule, EscalationPlan, ResponsePlan, {})",
                     OTHER_KINDS.join(", ")
                 ),
             )),
@@ -456,6 +476,40 @@ pub fn check_batch(
                     }
                     _ => {}
                 }
+            }
+        }
+    }
+    let engageable = |a: &str| {
+        existing.contacts.contains_key(a)
+            || existing.schedules.contains(a)
+            || batch_types.contains_key(a)
+            || docs.schedules.iter().any(|s| s.item.alias == a)
+            || docs.plans.iter().any(|p| p.item.alias == a)
+    };
+    let mut names = BTreeSet::new();
+    for rp in &docs.response_plans {
+        if !names.insert(rp.item.name.as_str()) {
+            push(
+                &rp.file,
+                rp.document,
+                "name".into(),
+                format!("response plan {:?} is defined twice in this batch", rp.item.name),
+            );
+        }
+        if let Err(e) = validate_plan(&rp.item) {
+            for fe in e.errors {
+                push(&rp.file, rp.document, fe.field, fe.rule);
+            }
+        }
+        for (i, e) in rp.item.engagements.iter().enumerate() {
+            let alias = e.rsplit('/').next().unwrap_or(e);
+            if !engageable(alias) {
+                push(
+                    &rp.file,
+                    rp.document,
+                    format!("engagements[{i}]"),
+                    format!("no contact, escalation plan or schedule {alias:?} in this batch or the store"),
+                );
             }
         }
     }

@@ -125,6 +125,8 @@ const KNOWN_OTHER_KINDS: &[&str] = &[
     "OnCallSchedule",
     "EscalationPlan",
     "PagingPolicy",
+    "AlertMapping",
+    "AlertIntake",
     "ResponsePlan",
     "EventRule",
 ];

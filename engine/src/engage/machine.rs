@@ -315,7 +315,7 @@ impl<'a> Machine<'a> {
 
     fn engage_stage(&mut self, stage: &StageSnapshot) {
         // One page per person per stage, essential if any target naming them is.
-        let mut people: Vec<(String, bool, Option<(String, u32)>)> = Vec::new();
+        let mut people: Vec<Engaged> = Vec::new();
         for t in &stage.targets {
             match t {
                 TargetSnapshot::Contact { contact, essential } => {
@@ -614,7 +614,13 @@ impl<'a> Machine<'a> {
                     "Page acknowledged",
                     json!({"pageId": page.page_id, "contactId": page.contact_id, "via": a.via, "essential": page.essential}),
                 );
-                if page.essential && self.eng.is_active() {
+                // An exhausted plan (or a direct engagement, whose single stage ends at once)
+                // still ends with the first essential acknowledgement.
+                let waiting = matches!(
+                    self.eng.status,
+                    EngagementStatus::Active | EngagementStatus::Exhausted
+                );
+                if page.essential && waiting {
                     self.eng.status = EngagementStatus::Acknowledged;
                     self.eng.acknowledged_by = Some(page.contact_id.clone());
                     self.eng.acknowledged_time = Some(self.now);
@@ -757,6 +763,10 @@ impl<'a> Machine<'a> {
     }
 }
 
+/// A person a stage engages: alias, essential, and the single channel (name, retry interval)
+/// when the target was a channel.
+type Engaged = (String, bool, Option<(String, u32)>);
+
 /// Wait before retry `attempt` + 1 of a notification: 5 s, 10 s, 20 s…
 pub fn backoff(attempt: u32) -> SignedDuration {
     SignedDuration::from_secs(5 << attempt.saturating_sub(1).min(6))
@@ -767,7 +777,7 @@ fn after(now: Timestamp, d: SignedDuration) -> Timestamp {
 }
 
 fn merge(
-    people: &mut Vec<(String, bool, Option<(String, u32)>)>,
+    people: &mut Vec<Engaged>,
     contact: &str,
     essential: bool,
     channel: Option<(String, u32)>,

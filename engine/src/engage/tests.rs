@@ -536,3 +536,23 @@ fn links_are_signed_single_purpose_and_expire() {
         Err(LinkError::Malformed)
     );
 }
+
+#[test]
+fn engaging_a_person_directly_ends_with_their_acknowledgement() {
+    let w = world(vec![stage(5, vec![target("bob", true)])], 0);
+    let mut run = Run::start(&w, "alice", t(0));
+    // One zero-length stage: no more stages, but the page is still open.
+    assert_eq!(run.eng.status, EngagementStatus::Exhausted);
+    let page = run.page_of("alice").clone();
+    run.with(t(30), |m| {
+        m.accept(&Accept {
+            page_id: page.page_id.clone(),
+            accept_type: AcceptType::Read,
+            code: Some(page.accept_code.clone()),
+            via: "api".into(),
+            note: None,
+        })
+        .unwrap()
+    });
+    assert_eq!(run.eng.status, EngagementStatus::Acknowledged);
+}

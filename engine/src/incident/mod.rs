@@ -512,9 +512,7 @@ pub fn matches(record: &IncidentRecord, filters: &[Filter]) -> bool {
                 strings.iter().any(|v| v == s)
             }
             "impact" => ints.contains(&i64::from(record.impact)),
-            "createdBy" => strings
-                .iter()
-                .any(|v| *v == record.incident_record_source.created_by),
+            "createdBy" => strings.contains(&record.incident_record_source.created_by),
             "responsePlan" => strings.iter().any(|v| {
                 *v == record.response_plan || v.ends_with(&format!("/{}", record.response_plan))
             }),

@@ -317,11 +317,11 @@ impl Pager {
         }
         let mut sends = Vec::new();
         for n in ch.notifications {
-            if n.attempt == 1 && n.bundled.is_empty() {
-                if let Some(held) = self.rate_limited(tx, &n, now, &mut timers)? {
-                    let _ = held;
-                    continue;
-                }
+            if n.attempt == 1
+                && n.bundled.is_empty()
+                && self.rate_limited(tx, &n, now, &mut timers)?
+            {
+                continue;
             }
             tx.put_outbox(&n)?;
             sends.push(Sent::Notify(n));
@@ -330,21 +330,21 @@ impl Pager {
         Ok(sends)
     }
 
-    /// Applies the contact method's rate limit; `Some` when the notification was held back.
+    /// Applies the contact method's rate limit; true when the notification was held back.
     fn rate_limited(
         &self,
         tx: &EngageTx<'_>,
         n: &Notification,
         now: Timestamp,
         timers: &mut Vec<Timer>,
-    ) -> Result<Option<()>, PagerError> {
+    ) -> Result<bool, PagerError> {
         let Some(limit) = self
             .inner
             .policy
             .rate_limits
             .get(n.channel.channel_type.as_str())
         else {
-            return Ok(None);
+            return Ok(false);
         };
         let method = method_of(n);
         let mut state = tx.rate(&method)?;
@@ -361,7 +361,7 @@ impl Pager {
         match state.admit(now, limit, held) {
             Admission::Send => {
                 tx.put_rate(&method, &state)?;
-                Ok(None)
+                Ok(false)
             }
             Admission::Hold {
                 flush_at,
@@ -403,7 +403,7 @@ impl Pager {
                     tx.put_outbox_channel(&method, n)?;
                 }
                 tx.put_rate(&method, &state)?;
-                Ok(Some(()))
+                Ok(true)
             }
         }
     }

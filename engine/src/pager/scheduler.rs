@@ -133,6 +133,7 @@ impl Pager {
 static LATENESS: Mutex<Vec<SignedDuration>> = Mutex::new(Vec::new());
 
 pub(crate) fn record_lateness(d: SignedDuration) {
+    crate::metrics::timer_lateness(d.as_secs_f64());
     let mut v = LATENESS.lock().expect("lateness poisoned");
     if v.len() >= 100_000 {
         v.drain(..50_000);

@@ -515,7 +515,8 @@ impl PluginHost {
                     }
                     wit::ActionError::Failed(m) => (ActionErrorKind::Failed, m),
                 };
-                if !denials.is_empty() {
+                // A denial the plugin recovered from (an optional secret) is not the error.
+                if kind == ActionErrorKind::Denied && !denials.is_empty() {
                     // The host knows which capability was refused and how to grant it.
                     Err(InvokeError::Denied {
                         instance: name(),
@@ -535,6 +536,12 @@ impl PluginHost {
             Ok(Ok(Ok(output))) => check_output(inst, loaded, action, &output, &redact),
         };
         tracing::debug!(plugin = %inst.plugin_name, instance = %inst.name, %action, %invocation_id, elapsed_us = started.elapsed().as_micros() as u64, ok = result.is_ok(), "plugin invocation");
+        crate::metrics::plugin_call(
+            &inst.name,
+            action,
+            result.is_ok(),
+            started.elapsed().as_secs_f64(),
+        );
         result
     }
 }

@@ -43,6 +43,9 @@ pub struct StartIncident {
     pub trigger: TriggerInfo,
     pub client_token: Option<String>,
     pub created_by: String,
+    /// A delivery id (SNS MessageId) that must not be processed twice; recorded in the same
+    /// transaction as the incident.
+    pub replay_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -143,6 +146,13 @@ impl Responder {
         let (outcome, record, actions) = self
             .blocking(move |r| {
                 r.inner.store.engage_write(|tx| {
+                    if let Some(key) = &req.replay_key
+                        && !tx.first_sight(key, Timestamp::now())?
+                    {
+                        return Err(RespondError::Conflict(format!(
+                            "message {key} was already processed (a replay); nothing was changed"
+                        )));
+                    }
                     if let Some(token) = &req.client_token
                         && let Some(arn) = tx.incident_by_token(token)?
                         && let Some(rec) = tx.incident(&arn)?
@@ -216,11 +226,19 @@ impl Responder {
         &self,
         plan: &str,
         trigger: TriggerInfo,
+        replay_key: Option<String>,
     ) -> Result<Option<IncidentRecord>, RespondError> {
         let plan = plan.to_owned();
         let (rec, actions) = self
             .blocking(move |r| {
                 r.inner.store.engage_write(|tx| {
+                    if let Some(key) = &replay_key
+                        && !tx.first_sight(key, Timestamp::now())?
+                    {
+                        return Err(RespondError::Conflict(format!(
+                            "message {key} was already processed (a replay); nothing was changed"
+                        )));
+                    }
                     let Some(p) = tx.response_plan(&plan)? else {
                         return Err(RespondError::NotFound {
                             what: "response plan",
@@ -355,6 +373,27 @@ impl Responder {
         f: impl FnOnce(&EngageTx<'_>) -> Result<T, RespondError>,
     ) -> Result<T, RespondError> {
         self.inner.store.engage_read(f)
+    }
+
+    /// A page of the incident was acknowledged: the first one sets the time to first
+    /// acknowledgement.
+    pub async fn page_acknowledged(&self, arn: &str, at: Timestamp) -> Result<(), RespondError> {
+        let arn = arn.to_owned();
+        self.blocking(move |r| {
+            r.inner.store.engage_write(|tx| {
+                let Some(mut rec) = tx.incident(&arn)? else {
+                    return Ok(());
+                };
+                if rec.first_acknowledged_time.is_none() {
+                    rec.first_acknowledged_time = Some(at);
+                    tx.put_incident(&rec)?;
+                    let secs = at.duration_since(rec.creation_time).as_secs_f64();
+                    tracing::info!(incident = %arn, seconds = secs, "first acknowledgement");
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     // -----------------------------------------------------------------------------------------

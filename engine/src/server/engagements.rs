@@ -43,7 +43,11 @@ impl From<PagerError> for OncallApiError {
             PagerError::Engage(EngageError::NotFound { what, id }) => OncallApiError::NotFound {
                 what,
                 name: id,
-                list: "/v1/engagements",
+                list: match what {
+                    "contact" => "/v1/contacts",
+                    "page" => "/v1/contacts/{alias}/pages",
+                    _ => "/v1/engagements",
+                },
             },
             PagerError::Engage(EngageError::Invalid { field, message }) => {
                 OncallApiError::invalid(field, message)
@@ -53,6 +57,17 @@ impl From<PagerError> for OncallApiError {
             PagerError::Link(l) => OncallApiError::invalid("token", l.to_string()),
         }
     }
+}
+
+/// AcceptPage from any channel, then the incident learns of its first acknowledgement.
+async fn accept_page(state: &AppState, a: Accept) -> Result<crate::engage::Page, PagerError> {
+    let page = state.pager.accept(a).await?;
+    if let (Some(incident), Some(at)) = (&page.incident_id, page.read_time)
+        && let Err(e) = state.responder.page_acknowledged(incident, at).await
+    {
+        tracing::warn!(error = %e, %incident, "recording the first acknowledgement failed");
+    }
+    Ok(page)
 }
 
 fn ok<T: serde::Serialize>(status: StatusCode, v: &T) -> Response {
@@ -267,16 +282,13 @@ async fn accept(
         Some(ch) => format!("api ({ch})"),
         None => "api".into(),
     };
-    let page = state
-        .pager
-        .accept(Accept {
+    let page = accept_page(&state, Accept {
             page_id: id,
             accept_type,
             code: enforce.then_some(b.accept_code),
             via,
             note: b.note,
-        })
-        .await?;
+        }).await?;
     Ok(ok(StatusCode::OK, &page))
 }
 
@@ -346,16 +358,13 @@ async fn ack_link(State(state): State<Arc<AppState>>, Path(token): Path<String>)
             );
         }
     };
-    let result = state
-        .pager
-        .accept(Accept {
+    let result = accept_page(&state, Accept {
             page_id: page,
             accept_type: AcceptType::Read,
             code: None,
             via: "email-link".into(),
             note: None,
-        })
-        .await;
+        }).await;
     match result {
         Ok(p) => html(
             StatusCode::OK,
@@ -415,16 +424,13 @@ async fn provider_callback(
         if digits.trim() != "1" {
             return twiml("Not acknowledged. Goodbye.");
         }
-        let r = state
-            .pager
-            .accept(Accept {
+        let r = accept_page(&state, Accept {
                 page_id: page,
                 accept_type: AcceptType::Read,
                 code: None,
                 via: format!("voice ({channel})"),
                 note: None,
-            })
-            .await;
+            }).await;
         return match r {
             Ok(_) => twiml("Acknowledged. Thank you. Goodbye."),
             Err(e) => {
@@ -492,31 +498,25 @@ pub(super) async fn reply(state: &Arc<AppState>, from: &str, text: &str) -> ApiR
                 format!("no open page for {from} has the code {word}"),
             ));
         };
-        state
-            .pager
-            .accept(Accept {
+        accept_page(&state, Accept {
                 page_id: p.page_id.clone(),
                 accept_type: AcceptType::Read,
                 code: Some(word.clone()),
                 via: "sms".into(),
                 note: None,
-            })
-            .await?;
+            }).await?;
         return done("acknowledged", &p.page_id);
     }
     let p = newest.ok_or_else(not_found)?;
     match word.as_str() {
         "ack" | "a" | "acknowledge" => {
-            state
-                .pager
-                .accept(Accept {
+            accept_page(&state, Accept {
                     page_id: p.page_id.clone(),
                     accept_type: AcceptType::Read,
                     code: None,
                     via: "sms".into(),
                     note: None,
-                })
-                .await?;
+                }).await?;
             done("acknowledged", &p.page_id)
         }
         "escalate" | "e" => {

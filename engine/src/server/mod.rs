@@ -13,8 +13,13 @@ use axum::{Json, Router};
 use crate::plugin::{CallContext, InvokeError, PluginHost};
 use crate::store::Store;
 
+mod alerts;
+mod audit;
 mod engagements;
 mod executions;
+mod incidents;
+mod metrics;
+mod openapi;
 pub mod oncall;
 
 /// What the handlers share.
@@ -25,6 +30,12 @@ pub struct AppState {
     pub executor: crate::exec::Executor,
     /// Engagements and pages (shares `plugins` and `store`).
     pub pager: crate::pager::Pager,
+    /// Incidents and response plans (drives `pager` and `executor`).
+    pub responder: crate::respond::Responder,
+    /// Alert intake: SNS settings, event rules, generic mappings (read at start).
+    pub intake: crate::config::intake::Intake,
+    /// `serve --dev`: SNS signatures are not required unless the config says so.
+    pub dev: bool,
 }
 
 /// Largest request body accepted (bytes).
@@ -42,7 +53,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(executions::routes())
         .merge(oncall::routes())
         .merge(engagements::routes())
+        .merge(incidents::routes())
+        .merge(openapi::routes())
+        .merge(alerts::routes())
+        .merge(audit::routes())
+        .merge(metrics::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Request ids and the audit log (outermost: they see every answer, 413s included).
+        .layer(axum::middleware::from_fn(audit::middleware))
+        .layer(axum::Extension(audit::AuditLog::start(state.store.clone())))
         .with_state(state)
 }
 

@@ -20,6 +20,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
+use crate::audit::AuditRecord;
 use crate::config::oncall_docs::{
     DocProblem, Existing, OncallDocs, OncallDocsError, check_batch, parse_oncall_files,
 };
@@ -422,6 +423,8 @@ pub struct ApplyReport {
     pub schedules_updated: Vec<String>,
     /// Escalation plans written (created or replaced).
     pub plans_applied: Vec<String>,
+    /// Response plans written (created or replaced).
+    pub response_plans_applied: Vec<String>,
     /// Kept overrides that no longer fit their edited rotation.
     pub misfits: Vec<serde_json::Value>,
     /// Documents of other kinds (Plugin, …) that apply does not handle.
@@ -511,6 +514,10 @@ pub fn apply_docs(
                 report.contacts_created.push(new.alias);
             }
         }
+        for rp in &docs.response_plans {
+            tx.engage()?.put_response_plan(&rp.item)?;
+            report.response_plans_applied.push(rp.item.name.clone());
+        }
         for p in &docs.plans {
             tx.put_contact(&Contact {
                 alias: p.item.alias.clone(),
@@ -538,8 +545,37 @@ pub fn apply_docs(
                 }
             }
         }
+        if !docs.is_empty() {
+            // The audit record commits with the change it describes.
+            tx.append_audit(&config_audit(docs, &report, now))?;
+        }
         Ok(report)
     })
+}
+
+/// The audit record of an applied batch: its files, its documents as `Kind/name`, the report.
+fn config_audit(docs: &OncallDocs, report: &ApplyReport, now: Timestamp) -> AuditRecord {
+    let mut files: Vec<String> = Vec::new();
+    let mut documents = Vec::new();
+    let mut add = |kind: &str, file: &str, name: &str| {
+        if !files.iter().any(|f| f == file) {
+            files.push(file.to_owned());
+        }
+        documents.push(format!("{kind}/{name}"));
+    };
+    for c in &docs.contacts {
+        add("Contact", &c.file, &c.item.alias);
+    }
+    for s in &docs.schedules {
+        add("OnCallSchedule", &s.file, &s.item.alias);
+    }
+    for p in &docs.plans {
+        add("EscalationPlan", &p.file, &p.item.alias);
+    }
+    for r in &docs.response_plans {
+        add("ResponsePlan", &r.file, &r.item.name);
+    }
+    AuditRecord::config_change(now, &files, documents, json!(report))
 }
 
 /// Parses and applies `(path, text)` YAML files (used by `serve --config` and `apply`).

@@ -286,6 +286,17 @@ fn page_number(id: &str) -> u64 {
         .unwrap_or(0)
 }
 
+impl<'a> OncallTx<'a> {
+    /// The engagement and incident tables in this same (write) transaction.
+    pub fn engage(&self) -> Result<EngageTx<'_>, StoreError> {
+        Ok(EngageTx {
+            tx: OncallTx {
+                inner: Inner::Write(self.writer()?),
+            },
+        })
+    }
+}
+
 impl Store {
     /// Runs `f` in one write transaction; commits (durably) only when it returns `Ok`.
     pub fn engage_write<T, E: From<StoreError>>(

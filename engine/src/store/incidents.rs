@@ -5,6 +5,7 @@
 //! - `inc_tokens`: StartIncident client token → ARN
 //! - `inc_actions`: `<ARN>\u{1f}<n>` → a pending follow-up (engage, run the runbook, notify an
 //!   integration), committed with the incident and removed when done: a crash re-runs it.
+//! - `ingest_seen`: `<source>/<message id>` → when it was accepted (SNS replay protection)
 
 use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,7 @@ const RECORDS: Def = TableDefinition::new("inc_records");
 const OPEN_DEDUPE: Def = TableDefinition::new("inc_open_dedupe");
 const TOKENS: Def = TableDefinition::new("inc_tokens");
 const ACTIONS: Def = TableDefinition::new("inc_actions");
+const SEEN: Def = TableDefinition::new("ingest_seen");
 
 /// Work that follows an incident's creation or resolution, done after the commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +109,15 @@ impl EngageTx<'_> {
 
     pub fn put_incident_token(&self, token: &str, arn: &str) -> Result<(), StoreError> {
         self.tx.put(TOKENS, token, &arn)
+    }
+
+    /// Records a delivered message id; false when it was seen before (a replay).
+    pub fn first_sight(&self, key: &str, at: jiff::Timestamp) -> Result<bool, StoreError> {
+        if self.tx.get::<jiff::Timestamp>(SEEN, key)?.is_some() {
+            return Ok(false);
+        }
+        self.tx.put(SEEN, key, &at)?;
+        Ok(true)
     }
 
     pub fn push_incident_action(&self, key: &str, a: &IncidentAction) -> Result<(), StoreError> {

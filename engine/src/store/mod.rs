@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadableDatabase, TableDefinition};
 
+mod audit;
 mod engagements;
 mod executions;
 mod incidents;

@@ -25,6 +25,7 @@ pub mod bindings {
     });
 }
 
+pub mod aws;
 pub mod http;
 
 use std::collections::BTreeMap;

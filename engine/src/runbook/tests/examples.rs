@@ -29,9 +29,13 @@ fn plugins() -> PluginActions {
         "url": {"type": "string"}, "method": {"type": "string"}, "headers": {"type": "object"},
         "body": {"type": "string"}, "json": {}, "timeout_ms": {"type": "integer"}},
         "required": ["url"], "additionalProperties": false});
+    let query = json!({"type": "object", "properties": {
+        "query": {"type": "string"}, "time": {"type": ["number", "string"]},
+        "timeout": {"type": "string"}},
+        "required": ["query"], "additionalProperties": false});
     [
         ("console:notify", notify),
-        ("prometheus:call", call.clone()),
+        ("prometheus:query", query),
         ("ops:call", call),
     ]
     .into_iter()

@@ -1,0 +1,291 @@
+//! The audit middleware and `GET /v1/audit`. Every request gets a request id (the incoming
+//! `x-request-id` when valid, else a UUIDv7), echoed in the answer. Mutating calls on `/v1/…`
+//! (see [`crate::audit::is_audited`]) leave a record after the handler answered: time, who,
+//! method, path, resource, source address, request id, status.
+//!
+//! Records go through a queue to one writer thread that appends them in batches (one
+//! transaction per batch), so an audited call waits for neither the writer lock nor an fsync;
+//! `GET /v1/audit` first waits until everything queued before it is committed. A crash can lose
+//! the records of the last few milliseconds, never the configuration changes (those are
+//! committed with the change, in `apply_docs`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, HttpBody as _};
+use axum::extract::{ConnectInfo, Extension, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use jiff::Timestamp;
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument as _;
+
+use super::{AppState, error};
+use crate::audit::{
+    self, ACTOR_HEADER, AuditKind, AuditQuery, AuditRecord, DEFAULT_LIMIT, MAX_LIMIT,
+    REQUEST_ID_HEADER,
+};
+use crate::store::Store;
+
+/// Records waiting for the writer at most (then audited calls wait for room).
+const QUEUE: usize = 8192;
+/// Records per transaction at most.
+const BATCH: usize = 512;
+/// Largest answer read to find the resource a creating call made.
+const MAX_PEEK: u64 = 64 * 1024;
+
+enum Msg {
+    Record(Box<AuditRecord>),
+    /// Answered once everything queued before it is committed.
+    Flush(oneshot::Sender<()>),
+}
+
+/// The queue to the audit writer thread (cheap to clone).
+#[derive(Clone)]
+pub struct AuditLog {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl AuditLog {
+    /// Starts the writer thread; it ends when the last handle is dropped.
+    pub fn start(store: Arc<Store>) -> AuditLog {
+        let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
+        let spawned = std::thread::Builder::new()
+            .name("tocsin-audit".into())
+            .spawn(move || {
+                let mut batch = Vec::new();
+                let mut flushes = Vec::new();
+                while let Some(first) = rx.blocking_recv() {
+                    let mut next = Some(first);
+                    while let Some(msg) = next {
+                        match msg {
+                            Msg::Record(r) => batch.push(*r),
+                            Msg::Flush(f) => flushes.push(f),
+                        }
+                        next = if batch.len() < BATCH {
+                            rx.try_recv().ok()
+                        } else {
+                            None
+                        };
+                    }
+                    if !batch.is_empty() {
+                        if let Err(e) = store.append_audit(&batch) {
+                            for r in &batch {
+                                tracing::error!(error = %e, record = %serde_json::json!(r), "audit record not stored");
+                            }
+                        }
+                        batch.clear();
+                    }
+                    for f in flushes.drain(..) {
+                        let _ = f.send(());
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the audit writer: API calls are not audited");
+        }
+        AuditLog { tx }
+    }
+
+    async fn record(&self, r: AuditRecord) {
+        if self.tx.send(Msg::Record(Box::new(r))).await.is_err() {
+            tracing::error!("the audit writer is gone: an API call was not audited");
+        }
+    }
+
+    /// Waits until every record queued before this call is committed.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// Request ids for every request; an audit record for every mutating `/v1/…` call.
+pub async fn middleware(mut req: Request, next: Next) -> Response {
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| audit::valid_request_id(v))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    let header_value = HeaderValue::from_str(&request_id).ok();
+    if let Some(v) = &header_value {
+        req.headers_mut().insert(REQUEST_ID_HEADER, v.clone());
+    }
+    let path = req.uri().path().to_owned();
+    let method = req.method().as_str().to_owned();
+    let log = req.extensions().get::<AuditLog>().cloned();
+    let pending = match log {
+        Some(log) if audit::is_audited(&method, &path) => {
+            let actor = req.headers().get(ACTOR_HEADER).and_then(|v| v.to_str().ok());
+            let who = audit::who(&path, actor);
+            let source = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string());
+            Some((log, who, source, Timestamp::now(), Instant::now()))
+        }
+        _ => None,
+    };
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let mut resp = next.run(req).instrument(span).await;
+    if let Some(v) = header_value {
+        resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    let Some((log, who, source, time, started)) = pending else {
+        return resp;
+    };
+    let duration_ms = started.elapsed().as_secs_f64() * 1e3;
+    let mut resource = audit::resource_of_path(&path);
+    if resource.is_none() && resp.status().is_success() {
+        resource = resp
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| audit::resource_of_path(l));
+        if resource.is_none() {
+            let (found, answer) = resource_of_answer(resp).await;
+            resp = answer;
+            resource = found;
+        }
+    }
+    log.record(AuditRecord {
+        id: String::new(),
+        time,
+        kind: AuditKind::ApiCall,
+        who,
+        method,
+        path: audit::redact_path(&path),
+        resource,
+        source_address: source,
+        request_id: Some(request_id),
+        status: Some(resp.status().as_u16()),
+        duration_ms: Some(duration_ms),
+        documents: Vec::new(),
+        what: None,
+    })
+    .await;
+    resp
+}
+
+/// Reads a small JSON answer for the resource it names, and gives the answer back whole.
+async fn resource_of_answer(resp: Response) -> (Option<String>, Response) {
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let small = resp.body().size_hint().upper().is_some_and(|n| n <= MAX_PEEK);
+    if !json || !small {
+        return (None, resp);
+    }
+    let (parts, body) = resp.into_parts();
+    match axum::body::to_bytes(body, MAX_PEEK as usize).await {
+        Ok(bytes) => {
+            let found = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| audit::resource_of_answer(&v));
+            (found, Response::from_parts(parts, Body::from(bytes)))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "reading an answer for the audit log failed");
+            (
+                None,
+                error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the answer could not be read",
+                ),
+            )
+        }
+    }
+}
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/v1/audit", get(query))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Params {
+    since: Option<String>,
+    until: Option<String>,
+    resource: Option<String>,
+    limit: Option<String>,
+    next_token: Option<String>,
+}
+
+fn bad(message: String) -> Response {
+    error(StatusCode::BAD_REQUEST, "invalid-query", &message)
+}
+
+fn time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, Response> {
+    v.map(|s| {
+        s.parse::<Timestamp>().map_err(|e| {
+            bad(format!("`{field}` must be an RFC 3339 time such as 2026-01-02T15:04:05Z: {e}"),
+            )
+        })
+    })
+    .transpose()
+}
+
+async fn query(
+    State(state): State<Arc<AppState>>,
+    Extension(log): Extension<AuditLog>,
+    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let p = match params {
+        Ok(Query(p)) => p,
+        Err(e) => return bad(e.body_text()),
+    };
+    let since = match time("since", p.since) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let until = match time("until", p.until) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    if let (Some(s), Some(u)) = (since, until)
+        && s > u
+    {
+        return bad(format!("`since` ({s}) is after `until` ({u})"));
+    }
+    let limit = match p.limit.as_deref().map(str::parse::<usize>) {
+        None => DEFAULT_LIMIT,
+        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
+        _ => {
+            return bad(format!("`limit` must be a whole number from 1 to {MAX_LIMIT}"),
+            );
+        }
+    };
+    let q = AuditQuery {
+        since,
+        until,
+        resource: p.resource.filter(|r| !r.is_empty()),
+        before: p.next_token.filter(|t| !t.is_empty()),
+        limit,
+    };
+    log.flush().await;
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.audit_range(&q)).await {
+        Ok(Ok(page)) => Json(page).into_response(),
+        Ok(Err(e)) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store-unavailable",
+            &e.to_string(),
+        ),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &format!("worker task failed: {e}"),
+        ),
+    }
+}
