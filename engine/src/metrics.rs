@@ -86,9 +86,7 @@ struct Metrics {
     queue_depth: Family<QueueLabels, Gauge>,
 }
 
-fn histograms<L: Clone + std::hash::Hash + Eq>(
-    make: fn() -> Histogram,
-) -> HistogramFamily<L> {
+fn histograms<L: Clone + std::hash::Hash + Eq>(make: fn() -> Histogram) -> HistogramFamily<L> {
     Family::new_with_constructor(make)
 }
 

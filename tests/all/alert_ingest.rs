@@ -16,7 +16,9 @@ use crate::helpers::{Seen, recording_peer};
 use crate::runbook_exec::Server;
 
 fn fixture(name: &str) -> Value {
-    let path = crate::helpers::workspace().join("tests/fixtures/alerts").join(name);
+    let path = crate::helpers::workspace()
+        .join("tests/fixtures/alerts")
+        .join(name);
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
@@ -98,7 +100,10 @@ fn make_cert() -> (rsa::RsaPrivateKey, String) {
     .unwrap()
     .build::<rsa::pkcs1v15::Signature>()
     .unwrap();
-    (private, cert.to_pem(x509_cert::der::pem::LineEnding::LF).unwrap())
+    (
+        private,
+        cert.to_pem(x509_cert::der::pem::LineEnding::LF).unwrap(),
+    )
 }
 
 /// The fixture, sent now (SNS messages older than an hour are refused as replays), signed with
@@ -138,7 +143,9 @@ fn incident(srv: &Server, arn: &str) -> Value {
 fn alertmanager_firing_dedupes_by_group_and_resolved_resolves() {
     let e = env(false);
     let firing = fixture("alertmanager-v4-firing-group.json");
-    let (st, v) = e.srv.post("/v1/alerts/alertmanager/checkout", firing.clone());
+    let (st, v) = e
+        .srv
+        .post("/v1/alerts/alertmanager/checkout", firing.clone());
     assert_eq!(st, 202, "{v}");
     assert_eq!(v["outcome"], "CREATED");
     let arn = v["incidentRecordArn"].as_str().unwrap().to_owned();
@@ -153,11 +160,25 @@ fn alertmanager_firing_dedupes_by_group_and_resolved_resolves() {
         fixture("alertmanager-v4-resolved-group.json"),
     );
     assert_eq!(st, 202, "{v}");
-    assert_eq!(incident(&e.srv, &arn)["status"], "RESOLVED", "the plan auto-resolves");
+    assert_eq!(
+        incident(&e.srv, &arn)["status"],
+        "RESOLVED",
+        "the plan auto-resolves"
+    );
     let id = arn.rsplit('/').next().unwrap();
     let tl = e.srv.get(&format!("/v1/incidents/{id}/timeline"));
-    let types: Vec<&str> = tl["eventSummaries"].as_array().unwrap().iter().map(|x| x["eventType"].as_str().unwrap()).collect();
-    for t in ["Incident triggered", "Trigger deduplicated", "Alert resolved", "Status changed"] {
+    let types: Vec<&str> = tl["eventSummaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["eventType"].as_str().unwrap())
+        .collect();
+    for t in [
+        "Incident triggered",
+        "Trigger deduplicated",
+        "Alert resolved",
+        "Status changed",
+    ] {
         assert!(types.contains(&t), "{t:?} missing from {types:?}");
     }
 }
@@ -166,54 +187,115 @@ fn alertmanager_firing_dedupes_by_group_and_resolved_resolves() {
 fn bad_alerts_get_a_clear_4xx_and_create_nothing() {
     let e = env(false);
     let firing = serde_json::to_vec(&fixture("alertmanager-v4-firing-group.json")).unwrap();
-    let (st, v) = post_raw(&e.srv, "/v1/alerts/alertmanager/checkout", "text/xml", firing.clone());
+    let (st, v) = post_raw(
+        &e.srv,
+        "/v1/alerts/alertmanager/checkout",
+        "text/xml",
+        firing.clone(),
+    );
     assert_eq!(st, 415, "{v}");
-    let (st, v) = post_raw(&e.srv, "/v1/alerts/alertmanager/checkout", "application/json", b"{\"version\": ".to_vec());
+    let (st, v) = post_raw(
+        &e.srv,
+        "/v1/alerts/alertmanager/checkout",
+        "application/json",
+        b"{\"version\": ".to_vec(),
+    );
     assert_eq!(st, 400, "{v}");
     let mut wrong = fixture("alertmanager-v4-firing-group.json");
     wrong["version"] = json!("3");
     let (st, v) = e.srv.post("/v1/alerts/alertmanager/checkout", wrong);
     assert_eq!(st, 422, "{v}");
     assert!(v.to_string().contains("version"), "{v}");
-    let (st, v) = post_raw(&e.srv, "/v1/alerts/alertmanager/nope", "application/json", firing);
+    let (st, v) = post_raw(
+        &e.srv,
+        "/v1/alerts/alertmanager/nope",
+        "application/json",
+        firing,
+    );
     assert_eq!(st, 404, "{v}");
     let big = vec![b' '; 2 * 1024 * 1024];
-    let (st, _) = post_raw(&e.srv, "/v1/alerts/alertmanager/checkout", "application/json", big);
+    let (st, _) = post_raw(
+        &e.srv,
+        "/v1/alerts/alertmanager/checkout",
+        "application/json",
+        big,
+    );
     assert_eq!(st, 413);
     let (st, v) = e.srv.post("/v1/alerts/webhook/unknown", json!({}));
     assert_eq!(st, 404, "{v}");
-    let (st, v) = e.srv.post("/v1/alerts/webhook/grafana", json!({"ruleId": "r1"}));
+    let (st, v) = e
+        .srv
+        .post("/v1/alerts/webhook/grafana", json!({"ruleId": "r1"}));
     assert_eq!(st, 400, "{v}");
     assert!(v.to_string().contains("title"), "{v}");
-    assert_eq!(e.srv.get("/v1/incidents")["incidentRecordSummaries"], json!([]));
+    assert_eq!(
+        e.srv.get("/v1/incidents")["incidentRecordSummaries"],
+        json!([])
+    );
 }
 
 #[test]
 fn cloudwatch_via_signed_sns_opens_with_the_instance_and_refuses_replays_and_forgeries() {
     let e = env(true);
-    let msg = sns_message(&e, "cloudwatch-alarm-via-sns-http-single-metric.json", |_| {});
+    let msg = sns_message(
+        &e,
+        "cloudwatch-alarm-via-sns-http-single-metric.json",
+        |_| {},
+    );
     let body = serde_json::to_vec(&msg).unwrap();
-    let (st, v) = post_raw(&e.srv, "/v1/alerts/sns/ec2", "text/plain; charset=UTF-8", body.clone());
+    let (st, v) = post_raw(
+        &e.srv,
+        "/v1/alerts/sns/ec2",
+        "text/plain; charset=UTF-8",
+        body.clone(),
+    );
     assert_eq!(st, 202, "{v}");
     let rec = incident(&e.srv, v["incidentRecordArn"].as_str().unwrap());
     assert_eq!(rec["incidentRecordSource"]["source"], "aws.cloudwatch");
-    assert!(rec["incidentRecordSource"]["resourceArn"].as_str().unwrap().contains(":alarm:"));
-    let involved: Vec<&str> = rec["relatedItems"].as_array().unwrap().iter().filter_map(|r| r["identifier"]["value"]["arn"].as_str()).collect();
+    assert!(
+        rec["incidentRecordSource"]["resourceArn"]
+            .as_str()
+            .unwrap()
+            .contains(":alarm:")
+    );
+    let involved: Vec<&str> = rec["relatedItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["identifier"]["value"]["arn"].as_str())
+        .collect();
     // The fixture is AWS's documented example: dimension InstanceId = TestInstance.
-    assert_eq!(involved, ["arn:aws:ec2:REGION:ACCOUNT_NUMBER:instance/TestInstance"]);
+    assert_eq!(
+        involved,
+        ["arn:aws:ec2:REGION:ACCOUNT_NUMBER:instance/TestInstance"]
+    );
     // The same message again is a replay.
     let (st, v) = post_raw(&e.srv, "/v1/alerts/sns/ec2", "text/plain", body);
     assert_eq!(st, 409, "{v}");
     // An altered message fails its signature; an old one is refused.
     let mut forged = msg.clone();
     forged["Subject"] = json!("OK: nothing to see");
-    let (st, v) = post_raw(&e.srv, "/v1/alerts/sns/ec2", "text/plain", serde_json::to_vec(&forged).unwrap());
+    let (st, v) = post_raw(
+        &e.srv,
+        "/v1/alerts/sns/ec2",
+        "text/plain",
+        serde_json::to_vec(&forged).unwrap(),
+    );
     assert_eq!(st, 403, "{v}");
-    let old = sns_message(&e, "cloudwatch-alarm-via-sns-http-single-metric.json", |v| {
-        v["Timestamp"] = json!("2015-06-03T17:43:27.123Z");
-        v["MessageId"] = json!("another");
-    });
-    let (st, v) = post_raw(&e.srv, "/v1/alerts/sns/ec2", "text/plain", serde_json::to_vec(&old).unwrap());
+    let old = sns_message(
+        &e,
+        "cloudwatch-alarm-via-sns-http-single-metric.json",
+        |v| {
+            v["Timestamp"] = json!("2015-06-03T17:43:27.123Z");
+            v["MessageId"] = json!("another");
+        },
+    );
+    let (st, v) = post_raw(
+        &e.srv,
+        "/v1/alerts/sns/ec2",
+        "text/plain",
+        serde_json::to_vec(&old).unwrap(),
+    );
     assert_eq!(st, 403, "{v}");
     assert!(v.to_string().contains("Timestamp"), "{v}");
 }
@@ -229,19 +311,35 @@ fn an_sns_subscription_is_confirmed_through_the_granted_instance_only() {
         s[at..].split(['"', '\\']).next().unwrap().to_owned()
     };
     let ok = sns_message(&e, "sns-subscription-confirmation.json", |v| {
-        v["SubscribeURL"] = json!(format!("{addr}/?Action=ConfirmSubscription&TopicArn=t&Token=abc"));
+        v["SubscribeURL"] = json!(format!(
+            "{addr}/?Action=ConfirmSubscription&TopicArn=t&Token=abc"
+        ));
     });
-    let (st, v) = post_raw(&e.srv, "/v1/alerts/sns/ec2", "text/plain", serde_json::to_vec(&ok).unwrap());
+    let (st, v) = post_raw(
+        &e.srv,
+        "/v1/alerts/sns/ec2",
+        "text/plain",
+        serde_json::to_vec(&ok).unwrap(),
+    );
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["outcome"], "CONFIRMED");
     let seen = e.peer.lock().unwrap().clone();
-    assert!(seen.iter().any(|s| s.method == "GET" && s.uri.contains("Action=ConfirmSubscription")), "{seen:?}");
+    assert!(
+        seen.iter()
+            .any(|s| s.method == "GET" && s.uri.contains("Action=ConfirmSubscription")),
+        "{seen:?}"
+    );
     // A SubscribeURL elsewhere is refused by the instance's grant.
     let elsewhere = sns_message(&e, "sns-subscription-confirmation.json", |v| {
         v["MessageId"] = json!("m2");
         v["SubscribeURL"] = json!("http://203.0.113.9/?Action=ConfirmSubscription&Token=x");
     });
-    let (st, v) = post_raw(&e.srv, "/v1/alerts/sns/ec2", "text/plain", serde_json::to_vec(&elsewhere).unwrap());
+    let (st, v) = post_raw(
+        &e.srv,
+        "/v1/alerts/sns/ec2",
+        "text/plain",
+        serde_json::to_vec(&elsewhere).unwrap(),
+    );
     assert_eq!(st, 403, "{v}");
 }
 
@@ -268,7 +366,10 @@ fn eventbridge_events_match_rules_and_generic_webhooks_map_fields() {
     resolved["state"] = json!("ok");
     let (st, _) = e.srv.post("/v1/alerts/webhook/grafana", resolved);
     assert_eq!(st, 202);
-    assert_eq!(incident(&e.srv, rec["arn"].as_str().unwrap())["status"], "RESOLVED");
+    assert_eq!(
+        incident(&e.srv, rec["arn"].as_str().unwrap())["status"],
+        "RESOLVED"
+    );
 }
 
 /// A real Alertmanager (Debian `prometheus-alertmanager`) with group_wait 0s posts to the engine.
@@ -288,7 +389,10 @@ fn a_real_alertmanager_delivers_to_the_engine() {
     .unwrap();
     let mut am = Alertmanager(
         Command::new(alertmanager_bin())
-            .arg(format!("--config.file={}", am_dir.path().join("am.yml").display()))
+            .arg(format!(
+                "--config.file={}",
+                am_dir.path().join("am.yml").display()
+            ))
             .arg(format!("--storage.path={}", am_dir.path().display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg(format!("--cluster.listen-address=127.0.0.1:{cluster}"))
@@ -302,11 +406,17 @@ fn a_real_alertmanager_delivers_to_the_engine() {
                         "annotations": {"summary": "checkout 5xx above 5%"}}]);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let r = reqwest::blocking::Client::new().post(&api).json(&alert).send();
+        let r = reqwest::blocking::Client::new()
+            .post(&api)
+            .json(&alert)
+            .send();
         if r.is_ok_and(|r| r.status().is_success()) {
             break;
         }
-        assert!(Instant::now() < deadline, "alertmanager never accepted the alert");
+        assert!(
+            Instant::now() < deadline,
+            "alertmanager never accepted the alert"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let arn = loop {
@@ -319,7 +429,13 @@ fn a_real_alertmanager_delivers_to_the_engine() {
     };
     let rec = incident(&e.srv, &arn);
     assert_eq!(rec["incidentRecordSource"]["source"], "alertmanager");
-    assert!(rec["dedupeString"].as_str().unwrap().contains("CheckoutErrors"), "{rec}");
+    assert!(
+        rec["dedupeString"]
+            .as_str()
+            .unwrap()
+            .contains("CheckoutErrors"),
+        "{rec}"
+    );
     let _ = am.0.stdin.take().map(|mut s| s.flush());
     am.stop();
 }

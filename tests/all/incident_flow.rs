@@ -29,7 +29,14 @@ mainSteps:
       json: {arn: "{{ IncidentArn }}", resources: "{{ Resources }}"}
 "#;
 
-fn setup(dedupe: &str) -> (tokio::runtime::Runtime, Log, tempfile::TempDir, tempfile::TempDir) {
+fn setup(
+    dedupe: &str,
+) -> (
+    tokio::runtime::Runtime,
+    Log,
+    tempfile::TempDir,
+    tempfile::TempDir,
+) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (addr, log) = rt.block_on(recording_peer(|_| (200, vec![], "{}".into())));
     let url = format!("http://{addr}");
@@ -144,7 +151,9 @@ fn the_seeds_flow_survives_kill_9_and_ends_resolved() {
     assert_eq!(again["incidentRecordArn"], arn.as_str());
 
     // Responders are paged, and the runbook waits at its manual step.
-    let page = wait_until("alice's page", || received(&log, "/page").into_iter().next());
+    let page = wait_until("alice's page", || {
+        received(&log, "/page").into_iter().next()
+    });
     assert_eq!(page["incident_arn"], arn.as_str());
     let exec = wait_until("the runbook to start", || {
         let r = incident_of(&srv, &id);
@@ -172,7 +181,10 @@ fn the_seeds_flow_survives_kill_9_and_ends_resolved() {
 
     // Alice acknowledges by SMS; the incident is resolved; the engagement stops.
     let code = page["accept_code"].as_str().unwrap();
-    let (st, v) = srv.post("/v1/inbound/SMS", json!({"from": "+15555550101", "body": code}));
+    let (st, v) = srv.post(
+        "/v1/inbound/SMS",
+        json!({"from": "+15555550101", "body": code}),
+    );
     assert_eq!(st, 200, "{v}");
     let (st, v) = srv.post(&format!("/v1/incidents/{id}/resolve"), json!({}));
     assert_eq!(st, 200, "{v}");
@@ -185,7 +197,10 @@ fn the_seeds_flow_survives_kill_9_and_ends_resolved() {
 
     let tl = srv.get(&format!("/v1/incidents/{id}/timeline"));
     let events = tl["eventSummaries"].as_array().unwrap();
-    let types: Vec<&str> = events.iter().map(|e| e["eventType"].as_str().unwrap()).collect();
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
     for t in [
         "Incident created",
         "Incident triggered",
@@ -193,13 +208,20 @@ fn the_seeds_flow_survives_kill_9_and_ends_resolved() {
         "Page created",
         "Runbook started",
         "Page acknowledged",
+        "Runbook step finished",
+        "Runbook finished",
         "Status changed",
     ] {
         assert!(types.contains(&t), "timeline lacks {t:?}: {types:?}");
     }
-    let triggered = events.iter().find(|e| e["eventType"] == "Incident triggered").unwrap();
+    let triggered = events
+        .iter()
+        .find(|e| e["eventType"] == "Incident triggered")
+        .unwrap();
     assert_eq!(triggered["eventData"]["rawData"]["AlarmName"], "db-cpu");
-    let desc = srv.get(&format!("/v1/incidents/{id}/timeline?sortOrder=DESCENDING&maxResults=1"));
+    let desc = srv.get(&format!(
+        "/v1/incidents/{id}/timeline?sortOrder=DESCENDING&maxResults=1"
+    ));
     assert_eq!(desc["eventSummaries"].as_array().unwrap().len(), 1);
     assert!(desc["nextToken"].is_string());
 }
@@ -217,15 +239,28 @@ fn an_open_incident_absorbs_triggers_with_its_dedupe_string_and_pages_nobody_aga
     };
     let (st, first) = start(json!([]));
     assert_eq!(st, 201, "{first}");
-    wait_until("the first page", || received(&log, "/page").into_iter().next());
+    wait_until("the first page", || {
+        received(&log, "/page").into_iter().next()
+    });
     let (st, second) = start(json!([resource("arn:aws:ec2:us-east-1:1:instance/i-2")]));
-    assert_eq!((st, second["outcome"].as_str()), (200, Some("DEDUPLICATED")));
+    assert_eq!(
+        (st, second["outcome"].as_str()),
+        (200, Some("DEDUPLICATED"))
+    );
     assert_eq!(second["incidentRecordArn"], first["incidentRecordArn"]);
-    let id = first["incidentRecordArn"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let id = first["incidentRecordArn"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let rec = incident_of(&srv, &id);
     assert_eq!(rec["relatedItems"].as_array().unwrap().len(), 1);
     assert_eq!(rec["triggerCount"], 2);
-    let tl = srv.get(&format!("/v1/incidents/{id}/timeline?eventType=Trigger%20deduplicated"));
+    let tl = srv.get(&format!(
+        "/v1/incidents/{id}/timeline?eventType=Trigger%20deduplicated"
+    ));
     assert_eq!(tl["eventSummaries"].as_array().unwrap().len(), 1);
     // Once resolved, the same dedupe string opens a new incident.
     let (st, _) = srv.post(&format!("/v1/incidents/{id}/resolve"), json!({}));
@@ -240,7 +275,10 @@ fn an_open_incident_absorbs_triggers_with_its_dedupe_string_and_pages_nobody_aga
     assert_eq!(st, 200, "{all}");
     assert_eq!(all["incidentRecordSummaries"].as_array().unwrap().len(), 1);
     let next = all["nextToken"].as_str().unwrap();
-    let (_, rest) = srv.post("/v1/incidents/list", json!({"maxResults": 1, "nextToken": next}));
+    let (_, rest) = srv.post(
+        "/v1/incidents/list",
+        json!({"maxResults": 1, "nextToken": next}),
+    );
     assert_eq!(rest["incidentRecordSummaries"].as_array().unwrap().len(), 1);
     assert!(rest["nextToken"].is_null());
 }
@@ -252,17 +290,38 @@ fn timeline_related_items_updates_and_bad_input() {
     let srv = Server::start(data.path(), Some(cfg.path()), Some(books.path()));
     let (st, v) = srv.post("/v1/incidents", json!({"responsePlan": "nope"}));
     assert_eq!(st, 404, "{v}");
-    let (st, v) = srv.post("/v1/incidents", json!({"responsePlan": "db-outage", "impact": 9}));
+    let (st, v) = srv.post(
+        "/v1/incidents",
+        json!({"responsePlan": "db-outage", "impact": 9}),
+    );
     assert_eq!(st, 400, "{v}");
     assert!(v.to_string().contains("impact"), "{v}");
-    let (st, v) = srv.post("/v1/incidents", json!({"responsePlan": "db-outage", "colour": "red"}));
+    let (st, v) = srv.post(
+        "/v1/incidents",
+        json!({"responsePlan": "db-outage", "colour": "red"}),
+    );
     assert_eq!(st, 400, "{v}");
-    assert_eq!(srv.get("/v1/incidents")["incidentRecordSummaries"], json!([]));
-    let (st, v) = srv.post("/v1/incidents/list", json!({"filters": [{"key": "colour", "condition": {"equals": {"stringValues": ["x"]}}}]}));
+    assert_eq!(
+        srv.get("/v1/incidents")["incidentRecordSummaries"],
+        json!([])
+    );
+    let (st, v) = srv.post(
+        "/v1/incidents/list",
+        json!({"filters": [{"key": "colour", "condition": {"equals": {"stringValues": ["x"]}}}]}),
+    );
     assert_eq!(st, 400, "{v}");
 
-    let (_, v) = srv.post("/v1/incidents", json!({"responsePlan": "db-outage", "title": "Replica lag"}));
-    let id = v["incidentRecordArn"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let (_, v) = srv.post(
+        "/v1/incidents",
+        json!({"responsePlan": "db-outage", "title": "Replica lag"}),
+    );
+    let id = v["incidentRecordArn"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
     assert_eq!(v["incidentRecord"]["title"], "Replica lag");
     // Custom events can be created, updated and deleted; automatic ones cannot.
     let (st, ev) = srv.post(
@@ -276,7 +335,9 @@ fn timeline_related_items_updates_and_bad_input() {
         json!({"eventType": "Custom Event", "eventData": "\"failover done\""}),
     );
     assert_eq!(st, 200, "{upd}");
-    let auto = srv.get(&format!("/v1/incidents/{id}/timeline?eventType=Incident%20created"))["eventSummaries"][0]["eventId"]
+    let auto = srv.get(&format!(
+        "/v1/incidents/{id}/timeline?eventType=Incident%20created"
+    ))["eventSummaries"][0]["eventId"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -290,7 +351,10 @@ fn timeline_related_items_updates_and_bad_input() {
         .send()
         .unwrap();
     assert_eq!(del.status(), 204);
-    let (st, _) = srv.post(&format!("/v1/incidents/{id}/notes"), json!({"content": "paged the DBA", "author": "alice"}));
+    let (st, _) = srv.post(
+        &format!("/v1/incidents/{id}/notes"),
+        json!({"content": "paged the DBA", "author": "alice"}),
+    );
     assert_eq!(st, 201);
     // Related items add / remove.
     let item = resource("arn:aws:rds:us-east-1:1:db:primary");
@@ -307,14 +371,28 @@ fn timeline_related_items_updates_and_bad_input() {
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["relatedItems"], json!([]));
     // Updates: impact and title changes are timeline events; a bad value names its field.
-    let (st, v) = srv.post(&format!("/v1/incidents/{id}/update"), json!({"impact": 1, "title": "Replica lag (all)"}));
+    let (st, v) = srv.post(
+        &format!("/v1/incidents/{id}/update"),
+        json!({"impact": 1, "title": "Replica lag (all)"}),
+    );
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["incidentRecord"]["impact"], 1);
     let (st, v) = srv.post(&format!("/v1/incidents/{id}/update"), json!({"impact": 0}));
     assert_eq!(st, 400, "{v}");
     let tl = srv.get(&format!("/v1/incidents/{id}/timeline"));
-    let types: Vec<&str> = tl["eventSummaries"].as_array().unwrap().iter().map(|e| e["eventType"].as_str().unwrap()).collect();
-    for t in ["Impact changed", "Title changed", "Note", "Related item added", "Related item removed"] {
+    let types: Vec<&str> = tl["eventSummaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    for t in [
+        "Impact changed",
+        "Title changed",
+        "Note",
+        "Related item added",
+        "Related item removed",
+    ] {
         assert!(types.contains(&t), "{t:?} missing from {types:?}");
     }
     // An open incident cannot be deleted; a resolved one can.

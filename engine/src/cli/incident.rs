@@ -90,6 +90,9 @@ pub enum IncidentCommand {
         /// At most this many (default: all, page after page).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         limit: Option<u64>,
+        /// Items asked per request (the server's maximum is 100).
+        #[arg(long, hide = true, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100))]
+        page_size: u64,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -143,6 +146,9 @@ pub enum IncidentCommand {
         /// At most this many events (default: all).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         limit: Option<u64>,
+        /// Events asked per request (the server's maximum is 100).
+        #[arg(long, hide = true, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100))]
+        page_size: u64,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -200,19 +206,21 @@ impl Api {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
-    /// Every item of a paged list (`nextToken`), up to `limit`.
+    /// Every item of a paged list (`nextToken`), up to `limit`, `page` per request.
     async fn all_pages(
         &self,
         path: &str,
         mut query: Vec<(&'static str, String)>,
         key: &str,
         limit: Option<u64>,
+        page: u64,
     ) -> anyhow::Result<Vec<Value>> {
         let limit = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+        let page = usize::try_from(page).unwrap_or(100).clamp(1, 100);
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let want = (limit - out.len()).min(100);
+            let want = (limit - out.len()).min(page);
             query.retain(|(k, _)| !matches!(*k, "maxResults" | "nextToken"));
             query.push(("maxResults", want.to_string()));
             if let Some(t) = token.take() {
@@ -301,7 +309,9 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
                 println!("{}", s(&v["incidentRecordArn"]));
                 match v["outcome"].as_str() {
                     Some("EXISTING") => {
-                        eprintln!("(the client token was used before: this is the incident it started)")
+                        eprintln!(
+                            "(the client token was used before: this is the incident it started)"
+                        )
                     }
                     Some("DEDUPLICATED") => eprintln!(
                         "(an open incident with the same dedupe string absorbed this one: see its timeline)"
@@ -315,6 +325,7 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             impact,
             plan,
             limit,
+            page_size,
             server,
         } => {
             let api = Api::connect(&server).await?;
@@ -329,7 +340,13 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
                 query.push(("responsePlan", p));
             }
             let all = api
-                .all_pages("/v1/incidents", query, "incidentRecordSummaries", limit)
+                .all_pages(
+                    "/v1/incidents",
+                    query,
+                    "incidentRecordSummaries",
+                    limit,
+                    page_size,
+                )
                 .await?;
             if server.json() {
                 print_json(&json!({ "incidentRecordSummaries": all }))?;
@@ -452,6 +469,7 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             event_type,
             desc,
             limit,
+            page_size,
             server,
         } => {
             let api = Api::connect(&server).await?;
@@ -468,6 +486,7 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
                     query,
                     "eventSummaries",
                     limit,
+                    page_size,
                 )
                 .await?;
             if server.json() {
@@ -658,8 +677,9 @@ pub fn event_summary(event_type: &str, d: &Value) -> String {
             f("from"),
             f("to"),
             d["timeToResolveSeconds"]
-                .as_i64()
-                .map(|t| format!(", resolved after {}", human(jiff::SignedDuration::from_secs(t))))
+                .as_f64()
+                .and_then(|t| jiff::SignedDuration::try_from_secs_f64(t).ok())
+                .map(|t| format!(", resolved after {}", human(t)))
                 .unwrap_or_default()
         ),
         "Engagement started" => format!(
@@ -800,12 +820,15 @@ pub fn render_incident(
             after("resolvedTime")
         );
     }
-    let _ = writeln!(out, "  dedupe     {}", s(&r["dedupeString"]));
-    if r["triggerCount"].as_u64().unwrap_or(0) > 0 {
+    if let Some(d) = r["dedupeString"].as_str().filter(|d| !d.is_empty()) {
+        let _ = writeln!(out, "  dedupe     {d}");
+    }
+    let triggers = r["triggerCount"].as_u64().unwrap_or(0);
+    if triggers > 1 {
         let _ = writeln!(
             out,
-            "  triggers   {} deduplicated into it",
-            r["triggerCount"]
+            "  triggers   {triggers} ({} deduplicated into it)",
+            triggers - 1
         );
     }
     let items = r["relatedItems"].as_array().cloned().unwrap_or_default();
@@ -885,7 +908,10 @@ mod tests {
             "\"DB down\", impact 2 (high), plan db-outage, by api"
         );
         assert_eq!(
-            event_summary("Note", &json!({"content": "rolled back", "author": "alice"})),
+            event_summary(
+                "Note",
+                &json!({"content": "rolled back", "author": "alice"})
+            ),
             "alice: rolled back"
         );
         assert_eq!(
@@ -895,7 +921,7 @@ mod tests {
         assert_eq!(
             event_summary(
                 "Status changed",
-                &json!({"from": "OPEN", "to": "RESOLVED", "by": "api", "timeToResolveSeconds": 192})
+                &json!({"from": "OPEN", "to": "RESOLVED", "by": "api", "timeToResolveSeconds": 192.4})
             ),
             "OPEN → RESOLVED by api, resolved after 3m12s"
         );
@@ -908,7 +934,10 @@ mod tests {
         );
         // Unknown (custom) events: their scalar members, or the string itself.
         assert_eq!(
-            event_summary("Deploy", &json!({"service": "api", "rev": 42, "nested": {}})),
+            event_summary(
+                "Deploy",
+                &json!({"service": "api", "rev": 42, "nested": {}})
+            ),
             "rev=42, service=api"
         );
         assert_eq!(event_summary("Custom", &json!("free text")), "free text");
@@ -922,8 +951,14 @@ mod tests {
         ]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
-        assert!(lines[0].starts_with("ID   STATUS  IMPACT  TITLE  CREATED"), "{text}");
-        assert_eq!(lines[1], "abc  OPEN    2       a b    2026-01-01T00:00:00Z  p");
+        assert!(
+            lines[0].starts_with("ID   STATUS  IMPACT  TITLE  CREATED"),
+            "{text}"
+        );
+        assert_eq!(
+            lines[1],
+            "abc  OPEN    2       a b    2026-01-01T00:00:00Z  p"
+        );
         assert_eq!(render_list(&[]), "no incidents\n");
     }
 

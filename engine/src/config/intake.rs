@@ -133,8 +133,8 @@ pub fn load_intake(dir: Option<&Path>) -> anyhow::Result<Intake> {
     };
     let mut seen_intake = false;
     for (path, text) in super::oncall_docs::read_yaml_files(dir)? {
-        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text)
-            .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+        let docs: Vec<serde_json::Value> =
+            serde_saphyr::from_multiple(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
         for (i, v) in docs.into_iter().enumerate() {
             let at = |e: String| anyhow::anyhow!("{path}: document {}: {e}", i + 1);
             match v["kind"].as_str() {
@@ -147,9 +147,16 @@ pub fn load_intake(dir: Option<&Path>) -> anyhow::Result<Intake> {
                     intake.sns = d.sns.unwrap_or_default();
                     let base = Path::new(&path).parent().unwrap_or(Path::new("."));
                     for (url, file) in &intake.sns.certificates {
-                        let file = if file.is_absolute() { file.clone() } else { base.join(file) };
+                        let file = if file.is_absolute() {
+                            file.clone()
+                        } else {
+                            base.join(file)
+                        };
                         let pem = std::fs::read(&file).map_err(|e| {
-                            at(format!("sns.certificates: cannot read {}: {e}", file.display()))
+                            at(format!(
+                                "sns.certificates: cannot read {}: {e}",
+                                file.display()
+                            ))
                         })?;
                         intake.pinned.insert(url.clone(), pem);
                     }
@@ -159,7 +166,10 @@ pub fn load_intake(dir: Option<&Path>) -> anyhow::Result<Intake> {
                     let pattern = Pattern::parse(&d.event_pattern)
                         .map_err(|e| at(format!("eventPattern: {e}")))?;
                     if intake.rules.iter().any(|r| r.name == d.name) {
-                        return Err(at(format!("name: event rule {:?} is defined twice", d.name)));
+                        return Err(at(format!(
+                            "name: event rule {:?} is defined twice",
+                            d.name
+                        )));
                     }
                     intake.rules.push(EventRule {
                         name: d.name,
@@ -168,8 +178,7 @@ pub fn load_intake(dir: Option<&Path>) -> anyhow::Result<Intake> {
                     });
                 }
                 Some("AlertMapping") => {
-                    let d: MappingDoc =
-                        serde_json::from_value(v).map_err(|e| at(e.to_string()))?;
+                    let d: MappingDoc = serde_json::from_value(v).map_err(|e| at(e.to_string()))?;
                     let mut m = d.mapping;
                     if m.get("name").is_none() {
                         m["name"] = serde_json::Value::String(d.name.clone());
@@ -180,7 +189,10 @@ pub fn load_intake(dir: Option<&Path>) -> anyhow::Result<Intake> {
                         .validate()
                         .map_err(|e| at(format!("mapping: {e}")))?;
                     if intake.mappings.contains_key(&d.name) {
-                        return Err(at(format!("name: alert mapping {:?} is defined twice", d.name)));
+                        return Err(at(format!(
+                            "name: alert mapping {:?} is defined twice",
+                            d.name
+                        )));
                     }
                     intake.mappings.insert(
                         d.name,

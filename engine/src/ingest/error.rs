@@ -31,30 +31,31 @@ pub struct IngestError {
 pub type Result<T, E = IngestError> = std::result::Result<T, E>;
 
 impl IngestError {
-    pub fn new(
-        kind: IngestErrorKind,
-        field: impl Into<String>,
-        rule: impl Into<String>,
-    ) -> Self {
+    /// One field error of `kind`.
+    pub fn new(kind: IngestErrorKind, field: impl Into<String>, rule: impl Into<String>) -> Self {
         Self {
             kind,
             errors: vec![FieldError::new(field, rule)],
         }
     }
 
-    pub(crate) fn malformed(field: impl Into<String>, rule: impl Into<String>) -> Self {
+    /// One Malformed field error.
+    pub fn malformed(field: impl Into<String>, rule: impl Into<String>) -> Self {
         Self::new(IngestErrorKind::Malformed, field, rule)
     }
 
-    pub(crate) fn unsupported(field: impl Into<String>, rule: impl Into<String>) -> Self {
+    /// One Unsupported field error.
+    pub fn unsupported(field: impl Into<String>, rule: impl Into<String>) -> Self {
         Self::new(IngestErrorKind::Unsupported, field, rule)
     }
 
-    pub(crate) fn untrusted(field: impl Into<String>, rule: impl Into<String>) -> Self {
+    /// One Untrusted field error.
+    pub fn untrusted(field: impl Into<String>, rule: impl Into<String>) -> Self {
         Self::new(IngestErrorKind::Untrusted, field, rule)
     }
 
-    pub(crate) fn config(field: impl Into<String>, rule: impl Into<String>) -> Self {
+    /// One Config field error.
+    pub fn config(field: impl Into<String>, rule: impl Into<String>) -> Self {
         Self::new(IngestErrorKind::Config, field, rule)
     }
 

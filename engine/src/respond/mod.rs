@@ -145,7 +145,9 @@ impl Responder {
     ) -> Result<(Outcome, IncidentRecord), RespondError> {
         let (outcome, record, actions) = self
             .blocking(move |r| {
-                r.inner.store.engage_write(|tx| {
+                let r = r.clone();
+                r.clone().inner.store.engage_write_grouped(move |tx| {
+                    let req = req.clone();
                     if let Some(key) = &req.replay_key
                         && !tx.first_sight(key, Timestamp::now())?
                     {
@@ -213,6 +215,11 @@ impl Responder {
             .await?;
         if outcome == Outcome::Created {
             tracing::info!(incident = %record.arn, plan = %record.response_plan, "incident created");
+            crate::metrics::incident_created(
+                &record.response_plan,
+                record.impact,
+                &record.incident_record_source.source,
+            );
         }
         for (k, a) in actions {
             self.run(k, a);
@@ -231,7 +238,8 @@ impl Responder {
         let plan = plan.to_owned();
         let (rec, actions) = self
             .blocking(move |r| {
-                r.inner.store.engage_write(|tx| {
+                let r = r.clone();
+                r.clone().inner.store.engage_write_grouped(move |tx| {
                     if let Some(key) = &replay_key
                         && !tx.first_sight(key, Timestamp::now())?
                     {
@@ -282,6 +290,14 @@ impl Responder {
         now: Timestamp,
     ) -> Result<Vec<(String, IncidentAction)>, RespondError> {
         let events = incident::resolve(rec, by, now);
+        if !events.is_empty() {
+            crate::metrics::incident_resolved(
+                &rec.response_plan,
+                rec.impact,
+                &rec.incident_record_source.source,
+                now.duration_since(rec.creation_time).as_secs_f64(),
+            );
+        }
         tx.put_incident(rec)?;
         for e in &events {
             tx.add_timeline(e)?;
@@ -389,6 +405,12 @@ impl Responder {
                     tx.put_incident(&rec)?;
                     let secs = at.duration_since(rec.creation_time).as_secs_f64();
                     tracing::info!(incident = %arn, seconds = secs, "first acknowledgement");
+                    crate::metrics::first_acknowledgement(
+                        &rec.response_plan,
+                        rec.impact,
+                        &rec.incident_record_source.source,
+                        secs,
+                    );
                 }
                 Ok(())
             })

@@ -118,7 +118,9 @@ async fn deliver(
                 .responder
                 .trigger_resolved(plan, trigger_info(&t), replay_key)
                 .await?;
-            Ok(json!({"outcome": "RESOLVED_TRIGGER", "incidentRecordArn": rec.map(|r| r.arn), "incidentStatus": Value::Null}))
+            Ok(
+                json!({"outcome": "RESOLVED_TRIGGER", "incidentRecordArn": rec.map(|r| r.arn), "incidentStatus": Value::Null}),
+            )
         }
     }
 }
@@ -222,7 +224,8 @@ async fn certificate(state: &AppState, url: &str) -> Result<Vec<u8>, IngestError
     }
     sns::cert_url_allowed(url, &state.intake.sns.certificate_hosts)?;
     let Some(instance) = &state.intake.sns.confirm_with else {
-        return Err(IngestError::new(crate::ingest::IngestErrorKind::Untrusted, 
+        return Err(IngestError::new(
+            crate::ingest::IngestErrorKind::Untrusted,
             "SigningCertURL",
             "no certificate is pinned for it and no `sns.confirmWith` plugin instance may fetch it",
         ));
@@ -236,7 +239,13 @@ async fn certificate(state: &AppState, url: &str) -> Result<Vec<u8>, IngestError
             CallContext::default(),
         )
         .await
-        .map_err(|e| IngestError::new(crate::ingest::IngestErrorKind::Untrusted, "SigningCertURL", format!("fetching it failed: {e}")))?;
+        .map_err(|e| {
+            IngestError::new(
+                crate::ingest::IngestErrorKind::Untrusted,
+                "SigningCertURL",
+                format!("fetching it failed: {e}"),
+            )
+        })?;
     Ok(out["body"].as_str().unwrap_or_default().as_bytes().to_vec())
 }
 
@@ -255,7 +264,8 @@ async fn sns_endpoint(
     }
     if state.intake.verify_sns(state.dev) {
         let Some(sig) = msg.signature() else {
-            return refuse(IngestError::new(crate::ingest::IngestErrorKind::Untrusted, 
+            return refuse(IngestError::new(
+                crate::ingest::IngestErrorKind::Untrusted,
                 "Signature",
                 "is missing; signatures are verified (set sns.verifySignatures: false only in development)",
             ));
@@ -276,7 +286,10 @@ async fn sns_endpoint(
         } => confirm(&state, subscribe_url, topic_arn).await,
         sns::SnsMessage::UnsubscribeConfirmation { topic_arn, .. } => {
             tracing::warn!(%topic_arn, "SNS says the subscription was removed");
-            reply(StatusCode::OK, json!({"outcome": "UNSUBSCRIBED", "topicArn": topic_arn}))
+            reply(
+                StatusCode::OK,
+                json!({"outcome": "UNSUBSCRIBED", "topicArn": topic_arn}),
+            )
         }
         sns::SnsMessage::Notification { .. } => {
             let t = match ingest::cloudwatch::from_sns(&msg) {
@@ -312,7 +325,8 @@ async fn confirm(state: &AppState, subscribe_url: &str, topic_arn: &str) -> Resp
             .any(|(k, v)| k == "Action" && v == "ConfirmSubscription")
     });
     if !is_confirm {
-        return refuse(IngestError::new(crate::ingest::IngestErrorKind::Untrusted, 
+        return refuse(IngestError::new(
+            crate::ingest::IngestErrorKind::Untrusted,
             "SubscribeURL",
             "must be a ConfirmSubscription call (Action=ConfirmSubscription)",
         ));
@@ -327,9 +341,16 @@ async fn confirm(state: &AppState, subscribe_url: &str, topic_arn: &str) -> Resp
         )
         .await
     {
-        Ok(out) if out["status"].as_u64().is_some_and(|s| (200..300).contains(&s)) => {
+        Ok(out)
+            if out["status"]
+                .as_u64()
+                .is_some_and(|s| (200..300).contains(&s)) =>
+        {
             tracing::info!(%topic_arn, "SNS subscription confirmed");
-            reply(StatusCode::OK, json!({"outcome": "CONFIRMED", "topicArn": topic_arn}))
+            reply(
+                StatusCode::OK,
+                json!({"outcome": "CONFIRMED", "topicArn": topic_arn}),
+            )
         }
         Ok(out) => reply(
             StatusCode::BAD_GATEWAY,

@@ -124,7 +124,10 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
     let log = req.extensions().get::<AuditLog>().cloned();
     let pending = match log {
         Some(log) if audit::is_audited(&method, &path) => {
-            let actor = req.headers().get(ACTOR_HEADER).and_then(|v| v.to_str().ok());
+            let actor = req
+                .headers()
+                .get(ACTOR_HEADER)
+                .and_then(|v| v.to_str().ok());
             let who = audit::who(&path, actor);
             let source = req
                 .extensions()
@@ -182,7 +185,11 @@ async fn resource_of_answer(resp: Response) -> (Option<String>, Response) {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let small = resp.body().size_hint().upper().is_some_and(|n| n <= MAX_PEEK);
+    let small = resp
+        .body()
+        .size_hint()
+        .upper()
+        .is_some_and(|n| n <= MAX_PEEK);
     if !json || !small {
         return (None, resp);
     }
@@ -229,8 +236,9 @@ fn bad(message: String) -> Response {
 fn time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, Response> {
     v.map(|s| {
         s.parse::<Timestamp>().map_err(|e| {
-            bad(format!("`{field}` must be an RFC 3339 time such as 2026-01-02T15:04:05Z: {e}"),
-            )
+            bad(format!(
+                "`{field}` must be an RFC 3339 time such as 2026-01-02T15:04:05Z: {e}"
+            ))
         })
     })
     .transpose()
@@ -262,8 +270,9 @@ async fn query(
         None => DEFAULT_LIMIT,
         Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
         _ => {
-            return bad(format!("`limit` must be a whole number from 1 to {MAX_LIMIT}"),
-            );
+            return bad(format!(
+                "`limit` must be a whole number from 1 to {MAX_LIMIT}"
+            ));
         }
     };
     let q = AuditQuery {

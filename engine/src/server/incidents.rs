@@ -102,7 +102,10 @@ struct StartBody {
 async fn start(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult {
     let b: StartBody = body(&bytes)?;
     if b.client_token.as_ref().is_some_and(|t| t.len() > 128) {
-        return Err(OncallApiError::invalid("clientToken", "at most 128 characters"));
+        return Err(OncallApiError::invalid(
+            "clientToken",
+            "at most 128 characters",
+        ));
     }
     let trigger = match b.trigger_details {
         Some(t) => {
@@ -170,10 +173,7 @@ fn find(state: &AppState, id: &str) -> Result<IncidentRecord, OncallApiError> {
         if id.starts_with("arn:") {
             return Ok(tx.incident(&id)?);
         }
-        Ok(tx
-            .incidents()?
-            .into_iter()
-            .find(|r| r.id() == id))
+        Ok(tx.incidents()?.into_iter().find(|r| r.id() == id))
     })?;
     found.ok_or_else(|| {
         RespondError::NotFound {
@@ -204,13 +204,16 @@ struct ListQuery {
 async fn list(State(state): State<Arc<AppState>>, Query(q): Query<ListQuery>) -> ApiResult {
     let mut filters = Vec::new();
     let mut add = |v: Value| -> Result<(), OncallApiError> {
-        filters.push(serde_json::from_value::<Filter>(v).map_err(|e| {
-            OncallApiError::invalid("query", e.to_string())
-        })?);
+        filters.push(
+            serde_json::from_value::<Filter>(v)
+                .map_err(|e| OncallApiError::invalid("query", e.to_string()))?,
+        );
         Ok(())
     };
     if let Some(s) = &q.status {
-        add(json!({"key": "status", "condition": {"equals": {"stringValues": [s.to_ascii_uppercase()]}}}))?;
+        add(
+            json!({"key": "status", "condition": {"equals": {"stringValues": [s.to_ascii_uppercase()]}}}),
+        )?;
     }
     if let Some(i) = q.impact {
         add(json!({"key": "impact", "condition": {"equals": {"integerValues": [i]}}}))?;
@@ -275,7 +278,11 @@ fn page_of(
         .into_iter()
         .filter(|r| incident::matches(r, filters))
         .collect::<Vec<_>>();
-    all.sort_by(|a, b| b.creation_time.cmp(&a.creation_time).then(a.arn.cmp(&b.arn)));
+    all.sort_by(|a, b| {
+        b.creation_time
+            .cmp(&a.creation_time)
+            .then(a.arn.cmp(&b.arn))
+    });
     let page: Vec<Value> = all
         .iter()
         .skip(start)
@@ -293,7 +300,11 @@ fn page_of(
     ))
 }
 
-async fn update(State(state): State<Arc<AppState>>, Path(id): Path<String>, bytes: Bytes) -> ApiResult {
+async fn update(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult {
     let u: IncidentUpdate = body(&bytes)?;
     let rec = find(&state, &id)?;
     let rec = state.responder.update(&rec.arn, u, "api".into()).await?;
@@ -351,7 +362,11 @@ async fn timeline(
         .filter(|e| q.after.is_none_or(|a| e.event_time > a))
         .filter(|e| q.before.is_none_or(|b| e.event_time < b))
         .collect::<Vec<_>>();
-    events.sort_by(|a, b| a.event_time.cmp(&b.event_time).then(a.event_id.cmp(&b.event_id)));
+    events.sort_by(|a, b| {
+        a.event_time
+            .cmp(&b.event_time)
+            .then(a.event_id.cmp(&b.event_id))
+    });
     match q.sort_order.as_deref() {
         None | Some("ASCENDING") => {}
         Some("DESCENDING") => events.reverse(),
@@ -372,7 +387,10 @@ async fn timeline(
         .unwrap_or(0);
     let next = (start + max < events.len()).then(|| (start + max).to_string());
     let page: Vec<_> = events.into_iter().skip(start).take(max).collect();
-    Ok(ok(StatusCode::OK, json!({"eventSummaries": page, "nextToken": next})))
+    Ok(ok(
+        StatusCode::OK,
+        json!({"eventSummaries": page, "nextToken": next}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -391,20 +409,35 @@ struct EventBody {
 
 fn check_event(b: &EventBody) -> Result<(), OncallApiError> {
     if b.event_type.trim().is_empty() || b.event_type.len() > 100 {
-        return Err(OncallApiError::invalid("eventType", "must be 1-100 characters"));
+        return Err(OncallApiError::invalid(
+            "eventType",
+            "must be 1-100 characters",
+        ));
     }
     if b.event_data.to_string().len() > 12_000 {
-        return Err(OncallApiError::invalid("eventData", "at most 12000 characters"));
+        return Err(OncallApiError::invalid(
+            "eventData",
+            "at most 12000 characters",
+        ));
     }
     Ok(())
 }
 
-async fn add_event(State(state): State<Arc<AppState>>, Path(id): Path<String>, bytes: Bytes) -> ApiResult {
+async fn add_event(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult {
     let b: EventBody = body(&bytes)?;
     check_event(&b)?;
     let rec = find(&state, &id)?;
     let now = Timestamp::now();
-    let mut e = TimelineEntry::auto(&rec.arn, b.event_time.unwrap_or(now), &b.event_type, b.event_data);
+    let mut e = TimelineEntry::auto(
+        &rec.arn,
+        b.event_time.unwrap_or(now),
+        &b.event_type,
+        b.event_data,
+    );
     e.custom = true;
     e.event_references = b.event_references;
     let _ = b.client_token;
@@ -418,7 +451,11 @@ async fn add_event(State(state): State<Arc<AppState>>, Path(id): Path<String>, b
     ))
 }
 
-async fn add_note(State(state): State<Arc<AppState>>, Path(id): Path<String>, bytes: Bytes) -> ApiResult {
+async fn add_note(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Note {
@@ -428,7 +465,10 @@ async fn add_note(State(state): State<Arc<AppState>>, Path(id): Path<String>, by
     }
     let n: Note = body(&bytes)?;
     if n.content.trim().is_empty() || n.content.len() > 12_000 {
-        return Err(OncallApiError::invalid("content", "must be 1-12000 characters"));
+        return Err(OncallApiError::invalid(
+            "content",
+            "must be 1-12000 characters",
+        ));
     }
     let rec = find(&state, &id)?;
     let mut e = TimelineEntry::auto(
@@ -525,7 +565,10 @@ fn custom_event(
 
 async fn related_items(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult {
     let rec = find(&state, &id)?;
-    Ok(ok(StatusCode::OK, json!({ "relatedItems": rec.related_items })))
+    Ok(ok(
+        StatusCode::OK,
+        json!({ "relatedItems": rec.related_items }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -567,7 +610,11 @@ async fn update_related_items(
         .with_record(&rec.arn, move |tx, r| {
             let now = Timestamp::now();
             if let Some(item) = u.item_to_add {
-                if !r.related_items.iter().any(|x| x.identifier == item.identifier) {
+                if !r
+                    .related_items
+                    .iter()
+                    .any(|x| x.identifier == item.identifier)
+                {
                     if r.related_items.len() >= incident::MAX_RELATED_ITEMS {
                         return Err(RespondError::Conflict(format!(
                             "an incident holds at most {} related items",
@@ -603,7 +650,10 @@ async fn update_related_items(
             Ok(r.clone())
         })
         .await?;
-    Ok(ok(StatusCode::OK, json!({ "relatedItems": rec.related_items })))
+    Ok(ok(
+        StatusCode::OK,
+        json!({ "relatedItems": rec.related_items }),
+    ))
 }
 
 async fn list_plans(State(state): State<Arc<AppState>>) -> ApiResult {

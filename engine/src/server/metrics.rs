@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 use super::{AppState, error};
 use crate::metrics;
@@ -38,5 +38,9 @@ async fn scrape(State(state): State<Arc<AppState>>) -> Response {
             );
         }
     }
-    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], metrics::render()).into_response()
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        metrics::render(),
+    )
+        .into_response()
 }

@@ -1,7 +1,7 @@
 //! `GET /v1/openapi.json`: the OpenAPI 3.1 document of the native HTTP API. Written by hand as
 //! YAML (`openapi.yaml`, next to the routes it documents), parsed once to JSON. The integration
-//! test `incident_cli::openapi_documents_every_route` fails when a `.route("…")` of this
-//! directory has no path (or a method no operation) in the document.
+//! test `incident_cli::openapi_documents_every_route` fails when a route of this directory
+//! (`route` calls in `*.rs`) has no path, or a method no operation, in the document.
 
 use std::sync::{Arc, LazyLock};
 
@@ -35,11 +35,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 
 async fn openapi() -> Response {
     match document() {
-        Ok(v) => (
-            [(header::CACHE_CONTROL, "no-cache")],
-            Json(v.clone()),
-        )
-            .into_response(),
+        Ok(v) => ([(header::CACHE_CONTROL, "no-cache")], Json(v.clone())).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "openapi.yaml does not parse");
             super::error(
@@ -79,7 +75,9 @@ mod tests {
         collect_refs(v, &mut refs);
         assert!(!refs.is_empty());
         for r in refs {
-            let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("external $ref {r}"));
+            let pointer = r
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("external $ref {r}"));
             assert!(v.pointer(pointer).is_some(), "dangling $ref {r}");
         }
     }

@@ -119,7 +119,9 @@ impl Store {
                         Err(e) => return Err(io("open audit index")(e.to_string())),
                     };
                     let names = crate::audit::lookup_keys(resource);
-                    for (index, name) in index.iter().flat_map(|i| names.iter().map(move |n| (i, n))) {
+                    for (index, name) in
+                        index.iter().flat_map(|i| names.iter().map(move |n| (i, n)))
+                    {
                         let from = format!("{name}{SEP}{lo}");
                         let to = format!("{name}{SEP}{hi}");
                         for row in index
@@ -188,16 +190,21 @@ mod tests {
     fn appended_records_come_back_newest_first_by_time_and_resource() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.redb")).unwrap();
-        let q = |since: Option<i64>, until: Option<i64>, resource: Option<&str>, limit| {
-            AuditQuery {
+        let q =
+            |since: Option<i64>, until: Option<i64>, resource: Option<&str>, limit| AuditQuery {
                 since: since.map(|s| Timestamp::from_second(s).unwrap()),
                 until: until.map(|s| Timestamp::from_second(s).unwrap()),
                 resource: resource.map(str::to_owned),
                 before: None,
                 limit,
-            }
-        };
-        assert!(store.audit_range(&q(None, None, None, 10)).unwrap().records.is_empty());
+            };
+        assert!(
+            store
+                .audit_range(&q(None, None, None, 10))
+                .unwrap()
+                .records
+                .is_empty()
+        );
         let arn = "arn:aws:ssm-incidents::1:incident-record/p/abc";
         let keys = store
             .append_audit(&[
@@ -211,24 +218,47 @@ mod tests {
         assert_eq!(keys[0], "00000000100000000000-0000");
         assert_eq!(keys[1], "00000000100000000000-0001");
         let ids = |p: AuditPage| -> Vec<String> {
-            p.records.iter().map(|r| r.request_id.clone().unwrap()).collect()
+            p.records
+                .iter()
+                .map(|r| r.request_id.clone().unwrap())
+                .collect()
         };
         let all = store.audit_range(&q(None, None, None, 10)).unwrap();
         assert_eq!(all.records[0].id, keys[3]);
         assert_eq!(ids(all), ["r300", "r200", "r100", "r100"]);
         assert_eq!(
-            ids(store.audit_range(&q(Some(200), Some(300), None, 10)).unwrap()),
+            ids(store
+                .audit_range(&q(Some(200), Some(300), None, 10))
+                .unwrap()),
             ["r300", "r200"]
         );
         assert_eq!(
-            ids(store.audit_range(&q(Some(101), Some(299), None, 10)).unwrap()),
+            ids(store
+                .audit_range(&q(Some(101), Some(299), None, 10))
+                .unwrap()),
             ["r200"]
         );
         // An ARN and its id find each other.
-        assert_eq!(store.audit_range(&q(None, None, Some(arn), 10)).unwrap().records.len(), 2);
-        assert_eq!(store.audit_range(&q(None, None, Some("abc"), 10)).unwrap().records.len(), 2);
         assert_eq!(
-            ids(store.audit_range(&q(None, Some(200), Some("alice"), 10)).unwrap()),
+            store
+                .audit_range(&q(None, None, Some(arn), 10))
+                .unwrap()
+                .records
+                .len(),
+            2
+        );
+        assert_eq!(
+            store
+                .audit_range(&q(None, None, Some("abc"), 10))
+                .unwrap()
+                .records
+                .len(),
+            2
+        );
+        assert_eq!(
+            ids(store
+                .audit_range(&q(None, Some(200), Some("alice"), 10))
+                .unwrap()),
             Vec::<String>::new()
         );
         // Pages.

@@ -141,6 +141,51 @@ pub struct ExecWrite {
     pub ended_steps: Vec<StepRecord>,
 }
 
+/// Runbook progress on the timeline of the incident that started it (same transaction): each
+/// step run that ended, and the end of the execution.
+fn incident_timeline(tx: &redb::WriteTransaction, writes: &[ExecWrite]) -> Result<(), StoreError> {
+    use crate::engage::TimelineEntry;
+    use serde_json::json;
+    let view = super::EngageTx {
+        tx: super::oncall::OncallTx {
+            inner: super::oncall::Inner::Write(tx),
+        },
+    };
+    for w in writes {
+        let Some(arn) = w
+            .execution
+            .vars
+            .get("incident:INCIDENT_RECORD_ARN")
+            .and_then(|v| v.as_str())
+        else {
+            continue;
+        };
+        for r in &w.ended_steps {
+            view.add_timeline(&TimelineEntry::auto(
+                arn,
+                r.ended_at.unwrap_or_else(Timestamp::now),
+                "Runbook step finished",
+                json!({"executionId": w.execution.id, "step": r.name, "status": r.status, "startedAt": r.started_at, "failure": r.failure}),
+            ))?;
+        }
+        if w.execution.status.is_final() {
+            let already = view.timeline(arn)?.iter().any(|e| {
+                e.event_type == "Runbook finished"
+                    && e.event_data["executionId"] == w.execution.id.as_str()
+            });
+            if !already {
+                view.add_timeline(&TimelineEntry::auto(
+                    arn,
+                    w.execution.ended_at.unwrap_or_else(Timestamp::now),
+                    "Runbook finished",
+                    json!({"executionId": w.execution.id, "status": w.execution.status, "failure": w.execution.failure}),
+                ))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// An execution as stored.
 #[derive(Debug, Clone)]
 pub struct StoredExecution {
@@ -287,6 +332,7 @@ impl Store {
                 }
             }
         }
+        incident_timeline(&tx, writes)?;
         tx.commit().map_err(|x| e("commit")(x.to_string()))?;
         for w in writes {
             let ex = &w.execution;

@@ -8,11 +8,12 @@ use redb::{Database, ReadableDatabase, TableDefinition};
 mod audit;
 mod engagements;
 mod executions;
+mod group;
 mod incidents;
 mod oncall;
 pub use engagements::EngageTx;
-pub use incidents::IncidentAction;
 pub use executions::{CallJob, ExecSummary, ExecWrite, ParentLink, StoredExecution, TimerJob};
+pub use incidents::IncidentAction;
 pub use oncall::{OncallTx, PendingCode};
 
 /// Schema version of the file; bumped with a migration when a table's encoding changes.
@@ -43,6 +44,8 @@ pub struct Store {
     path: PathBuf,
     /// Runbook documents shared by stored executions, by content hash.
     exec_docs: executions::DocCache,
+    /// Concurrent engagement/incident writers sharing one transaction.
+    group: group::GroupCommit,
 }
 
 impl std::fmt::Debug for Store {
@@ -77,6 +80,7 @@ impl Store {
             db,
             path: path.to_owned(),
             exec_docs: executions::DocCache::default(),
+            group: group::GroupCommit::default(),
         };
         let found = store.schema_version()?;
         match found {

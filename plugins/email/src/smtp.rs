@@ -37,6 +37,8 @@ pub fn submit(
     recipients: &[String],
     message: &[u8],
 ) -> Result<String, ActionError> {
+    // Before connecting: a message SMTP cannot carry must not leave a session mid-DATA.
+    let data = data_block(message)?;
     let peer = tcp::endpoint(settings.host, settings.port);
     let tls_config = match settings.security {
         Security::None => None,
@@ -61,15 +63,14 @@ pub fn submit(
     let result = (|| {
         session.expect(&Step::Greeting, 2)?;
         let mut extensions = session.hello(settings.hello_name)?;
-        if settings.security == Security::StartTls {
+        if let (Security::StartTls, Some(config)) = (settings.security, &tls_config) {
             if !extensions.starttls {
                 return Err(ActionError::Failed(format!(
                     "SMTP server {} does not offer STARTTLS; set `smtp.security: tls` if it expects TLS from the first byte (port 465), or `none` for a relay without TLS",
                     session.peer
                 )));
             }
-            let config = tls_config.clone().expect("STARTTLS has a TLS config");
-            session.start_tls(settings.host, config)?;
+            session.start_tls(settings.host, config.clone())?;
             extensions = session.hello(settings.hello_name)?;
         }
         if let Some((user, password)) = settings.login {
@@ -84,7 +85,7 @@ pub fn submit(
             )?;
         }
         session.command("DATA", &Step::Data, 3)?;
-        session.write_all(&data_block(message)?, &Step::Message)?;
+        session.write_all(&data, &Step::Message)?;
         let accepted = session.expect(&Step::Message, 2)?;
         Ok(accepted.text())
     })();
@@ -347,8 +348,7 @@ impl Session {
                 self.peer
             )));
         }
-        let Transport::Plain(conn) = std::mem::replace(&mut self.transport, Transport::Closed)
-        else {
+        let Some(conn) = self.transport.take_plain() else {
             return Ok(());
         };
         let stream = tls::handshake(conn, host, config, &self.peer).inspect_err(|_| {

@@ -109,6 +109,18 @@ impl Transport {
         matches!(self, Transport::Tls(_))
     }
 
+    /// The plain connection, leaving `Closed` in its place (for the TLS handshake); `None`
+    /// (and nothing changed) when the transport is not plain.
+    pub fn take_plain(&mut self) -> Option<Connection> {
+        match std::mem::replace(self, Transport::Closed) {
+            Transport::Plain(conn) => Some(conn),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+
     pub fn close(&mut self) {
         match self {
             Transport::Plain(c) => c.shutdown(),

@@ -170,13 +170,18 @@ pub fn send(req: &Request) -> Result<Response, ActionError> {
         .map_err(|()| ActionError::Failed("request body already taken".into()))?;
     let pending =
         outgoing_handler::handle(request, Some(options)).map_err(|e| map_error(&req.url, e))?;
-    write_body(body, &req.body)?;
+    // A failed body write means the request ended early: the host denied it, or the server
+    // answered before reading the body. That outcome says more than the write error.
+    let written = write_body(body, &req.body);
 
     pending.subscribe().block();
     let response = match pending.get() {
         Some(Ok(Ok(resp))) => resp,
         Some(Ok(Err(e))) => return Err(map_error(&req.url, e)),
-        Some(Err(())) | None => return Err(ActionError::Failed("response already taken".into())),
+        Some(Err(())) | None => {
+            written?;
+            return Err(ActionError::Failed("response already taken".into()));
+        }
     };
     let status = response.status();
     let mut headers = StringMap::new();
