@@ -96,7 +96,9 @@ fn enc(t: Timestamp) -> String {
 #[test]
 fn incidents_show_in_metrics_and_mutating_calls_in_the_audit_log() {
     let cfg = tempfile::tempdir().unwrap();
-    std::fs::write(cfg.path().join("config.yaml"), CONFIG).unwrap();
+    let config_path = cfg.path().join("config.yaml");
+    std::fs::write(&config_path, CONFIG).unwrap();
+    let config_path = config_path.display().to_string();
     let data = tempfile::tempdir().unwrap();
     let srv = Server::start(data.path(), Some(cfg.path()), None);
 
@@ -205,7 +207,7 @@ fn incidents_show_in_metrics_and_mutating_calls_in_the_audit_log() {
             ("POST".into(), "/v1/incidents".into(), 404),
             ("POST".into(), format!("/v1/incidents/{id}/resolve"), 200),
             ("POST".into(), "/v1/incidents".into(), 201),
-            ("APPLY".into(), "config.yaml".into(), 0),
+            ("APPLY".into(), config_path.clone(), 0),
         ],
         "{all:#}"
     );
@@ -248,7 +250,7 @@ fn incidents_show_in_metrics_and_mutating_calls_in_the_audit_log() {
         calls(&until),
         [
             ("POST".into(), "/v1/incidents".into(), 201),
-            ("APPLY".into(), "config.yaml".into(), 0),
+            ("APPLY".into(), config_path.clone(), 0),
         ]
     );
     // By resource: the ARN and the id in the path find each other; a document by its name.

@@ -308,6 +308,16 @@ impl Responder {
                 incident: rec.arn.clone(),
             },
         )];
+        if let Some(instance) = rec.chat_channel.as_ref().and_then(|c| c.plugin.clone()) {
+            actions.push((
+                format!("{}\u{1f}chat-resolved", rec.arn),
+                IncidentAction::Chat {
+                    incident: rec.arn.clone(),
+                    instance,
+                    event: "resolved".into(),
+                },
+            ));
+        }
         for (i, _) in plan.integrations.iter().enumerate() {
             actions.push((
                 format!("{}\u{1f}int{i}-resolve", rec.arn),
@@ -572,6 +582,34 @@ impl Responder {
                 }
                 Ok(())
             }
+            IncidentAction::Chat {
+                incident,
+                instance,
+                event,
+            } => {
+                let rec = self.read(|tx| load(tx, incident))?;
+                let subject = match event.as_str() {
+                    "resolved" => format!("Resolved: {}", rec.title),
+                    _ => format!("Incident (impact {}): {}", rec.impact, rec.title),
+                };
+                let input = json!({
+                    "recipient": "",
+                    "subject": subject,
+                    "message": format!("{}\n{}", rec.summary.clone().unwrap_or_default(), rec.arn),
+                    "incident_arn": rec.arn,
+                });
+                let ctx = CallContext {
+                    invocation_id: format!("{}/chat/{event}", rec.arn),
+                    incident_arn: Some(rec.arn.clone()),
+                    ..CallContext::default()
+                };
+                self.inner
+                    .plugins
+                    .invoke(instance, "notify", &input, ctx)
+                    .await
+                    .map_err(|e| RespondError::Conflict(format!("chat {event}: {e}")))?;
+                Ok(())
+            }
             IncidentAction::Integration {
                 incident,
                 index,
@@ -587,6 +625,7 @@ impl Responder {
                 let input = json!({
                     "event_action": event,
                     "dedup_key": rec.arn,
+                    "incident_arn": rec.arn,
                     "summary": rec.title,
                     "impact": rec.impact,
                     "source": "tocsin",
@@ -624,6 +663,7 @@ fn incident_of(a: &IncidentAction) -> &str {
         IncidentAction::Engage { incident, .. }
         | IncidentAction::Runbook { incident, .. }
         | IncidentAction::StopEngagements { incident }
+        | IncidentAction::Chat { incident, .. }
         | IncidentAction::Integration { incident, .. } => incident,
     }
 }
@@ -668,6 +708,16 @@ fn follow_ups(plan: &ResponsePlan, rec: &IncidentRecord) -> Vec<(String, Inciden
             IncidentAction::Runbook {
                 incident: rec.arn.clone(),
                 index: i,
+            },
+        ));
+    }
+    if let Some(instance) = plan.chat_channel.as_ref().and_then(|c| c.plugin.clone()) {
+        out.push((
+            format!("{}\u{1f}chat-created", rec.arn),
+            IncidentAction::Chat {
+                incident: rec.arn.clone(),
+                instance,
+                event: "created".into(),
             },
         ));
     }

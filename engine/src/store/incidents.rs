@@ -31,6 +31,12 @@ pub enum IncidentAction {
     Runbook { incident: String, index: usize },
     /// Stop every engagement of the incident (it was resolved).
     StopEngagements { incident: String },
+    /// Post to the plan's chat channel (a plugin instance's `notify`).
+    Chat {
+        incident: String,
+        instance: String,
+        event: String,
+    },
     /// Call an integration plugin (`trigger` / `resolve`).
     Integration {
         incident: String,
