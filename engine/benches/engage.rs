@@ -27,8 +27,8 @@ use tocsin::engage::{
     self, Changes, Directory, Machine, Notification, ReceiptType, SendOutcome, StartRequest,
 };
 use tocsin::oncall::{
-    ActivationStatus, ChannelType, Contact, ContactChannel, ContactType, EscalationPlan,
-    PlanStage, PlanTarget,
+    ActivationStatus, ChannelType, Contact, ContactChannel, ContactType, EscalationPlan, PlanStage,
+    PlanTarget,
 };
 use tocsin::pager::{Pager, PagingPolicy, StartEngagement, take_lateness};
 use tocsin::plugin::{HostOptions, InstanceSpec, PluginHost, PluginSource};
@@ -54,9 +54,10 @@ async fn host() -> Arc<PluginHost> {
 
 /// Default policy with the paging-storm limits removed.
 fn policy() -> PagingPolicy {
-    let mut p = PagingPolicy::default();
-    p.rate_limits = BTreeMap::new();
-    p
+    PagingPolicy {
+        rate_limits: BTreeMap::new(),
+        ..PagingPolicy::default()
+    }
 }
 
 fn open(dir: &Path) -> Arc<Store> {
@@ -158,7 +159,12 @@ fn cpu_ms() -> f64 {
         .rsplit_once(')')
         .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
     // After the command: state is field 3, utime 14, stime 15 (clock ticks, 100 per second).
-    let tick = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let tick = |i: usize| {
+        fields
+            .get(i - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (tick(14) + tick(15)) * 10.0
 }
 
@@ -637,7 +643,11 @@ fn restart() {
     let far = tempfile::tempdir().unwrap();
     let seeded = |dir: &Path, start_of: &dyn Fn(usize) -> Timestamp, what: &str| {
         let store = open(dir);
-        define(&store, &seed_dir.contacts, std::slice::from_ref(&seed_dir.plan));
+        define(
+            &store,
+            &seed_dir.contacts,
+            std::slice::from_ref(&seed_dir.plan),
+        );
         let t = Instant::now();
         seed(&store, &seed_dir, n, start_of);
         let took = t.elapsed();
@@ -653,7 +663,11 @@ fn restart() {
             size as f64 / 1e3 / n as f64
         );
     };
-    seeded(far.path(), &|_| Timestamp::now(), "due 30 min after its start");
+    seeded(
+        far.path(),
+        &|_| Timestamp::now(),
+        "due 30 min after its start",
+    );
     let empty = tempfile::tempdir().unwrap();
     let kib = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap() as f64;
     let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();

@@ -124,8 +124,8 @@ fn direct_smtp(port: u16, message: &[u8]) {
         writer.write_all(command.as_bytes()).unwrap();
         expect(code);
     }
-    writer.write_all(message).unwrap();
-    writer.write_all(b"\r\n.\r\n").unwrap();
+    // One write, as the plugin does (neither side sets TCP_NODELAY).
+    writer.write_all(&[message, b"\r\n.\r\n"].concat()).unwrap();
     expect("250");
     writer.write_all(b"QUIT\r\n").unwrap();
     expect("221");

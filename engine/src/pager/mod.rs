@@ -572,7 +572,11 @@ impl Pager {
             tracing::info!(key = %n.key, instance = %n.channel.instance, attempt = n.attempt, elapsed_ms = started.elapsed().as_millis() as u64, ok = matches!(outcome, SendOutcome::Sent { .. }), "notification sent");
             let result = me
                 .blocking(move |p| {
-                    p.inner.store.engage_write(|tx| p.record(tx, &n, outcome))
+                    // Outcomes of concurrent sends share one commit (group commit).
+                    let me = p.clone();
+                    p.inner
+                        .store
+                        .engage_write_grouped(move |tx| me.record(tx, &n, outcome.clone()))
                 })
                 .await;
             match result {

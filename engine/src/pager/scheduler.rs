@@ -90,7 +90,9 @@ impl Pager {
             let until = now.checked_add(WINDOW).unwrap_or(now);
             let loaded = self.inner.store.timers_due(until, MAX_INDEXED)?;
             let new_horizon = if loaded.len() >= MAX_INDEXED {
-                loaded.last().map_or(ms(until), |t| ms(t.due))
+                // Just past the last loaded timer, so a millisecond holding more timers than the
+                // index does still makes progress (the rest load at the next refill).
+                loaded.last().map_or(ms(until), |t| ms(t.due) + 1)
             } else {
                 ms(until)
             };

@@ -44,8 +44,8 @@ fn respond_error(e: RespondError) -> Response {
     super::oncall::OncallApiError::from(e).into_response()
 }
 
-/// JSON bodies only (SNS sends text/plain, which its endpoint accepts).
-fn require_json(headers: &HeaderMap) -> Result<(), Response> {
+/// JSON bodies only (SNS sends text/plain, which its endpoint accepts): the refusal, if any.
+fn require_json(headers: &HeaderMap) -> Result<(), Box<Response>> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -53,10 +53,10 @@ fn require_json(headers: &HeaderMap) -> Result<(), Response> {
     if ct.starts_with("application/json") || ct.is_empty() {
         return Ok(());
     }
-    Err(reply(
+    Err(Box::new(reply(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         json!({"error": "unsupported-media-type", "message": format!("content-type {ct:?}: send application/json")}),
-    ))
+    )))
 }
 
 fn related(resources: &[String]) -> Vec<RelatedItem> {
@@ -132,7 +132,7 @@ async fn alertmanager(
     body: Bytes,
 ) -> Response {
     if let Err(r) = require_json(&headers) {
-        return r;
+        return *r;
     }
     let t = match ingest::alertmanager::parse(&body) {
         Ok(t) => t,
@@ -146,7 +146,7 @@ async fn alertmanager(
 
 async fn events(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = require_json(&headers) {
-        return r;
+        return *r;
     }
     let event = match ingest::parse_json(&body) {
         Ok(v) => v,
@@ -195,7 +195,7 @@ async fn webhook(
     body: Bytes,
 ) -> Response {
     if let Err(r) = require_json(&headers) {
-        return r;
+        return *r;
     }
     let Some(m) = state.intake.mappings.get(&name).cloned() else {
         return reply(

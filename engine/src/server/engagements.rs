@@ -282,13 +282,17 @@ async fn accept(
         Some(ch) => format!("api ({ch})"),
         None => "api".into(),
     };
-    let page = accept_page(&state, Accept {
+    let page = accept_page(
+        &state,
+        Accept {
             page_id: id,
             accept_type,
             code: enforce.then_some(b.accept_code),
             via,
             note: b.note,
-        }).await?;
+        },
+    )
+    .await?;
     Ok(ok(StatusCode::OK, &page))
 }
 
@@ -358,13 +362,17 @@ async fn ack_link(State(state): State<Arc<AppState>>, Path(token): Path<String>)
             );
         }
     };
-    let result = accept_page(&state, Accept {
+    let result = accept_page(
+        &state,
+        Accept {
             page_id: page,
             accept_type: AcceptType::Read,
             code: None,
             via: "email-link".into(),
             note: None,
-        }).await;
+        },
+    )
+    .await;
     match result {
         Ok(p) => html(
             StatusCode::OK,
@@ -424,13 +432,17 @@ async fn provider_callback(
         if digits.trim() != "1" {
             return twiml("Not acknowledged. Goodbye.");
         }
-        let r = accept_page(&state, Accept {
+        let r = accept_page(
+            &state,
+            Accept {
                 page_id: page,
                 accept_type: AcceptType::Read,
                 code: None,
                 via: format!("voice ({channel})"),
                 note: None,
-            }).await;
+            },
+        )
+        .await;
         return match r {
             Ok(_) => twiml("Acknowledged. Thank you. Goodbye."),
             Err(e) => {
@@ -498,25 +510,33 @@ pub(super) async fn reply(state: &Arc<AppState>, from: &str, text: &str) -> ApiR
                 format!("no open page for {from} has the code {word}"),
             ));
         };
-        accept_page(&state, Accept {
+        accept_page(
+            state,
+            Accept {
                 page_id: p.page_id.clone(),
                 accept_type: AcceptType::Read,
                 code: Some(word.clone()),
                 via: "sms".into(),
                 note: None,
-            }).await?;
+            },
+        )
+        .await?;
         return done("acknowledged", &p.page_id);
     }
     let p = newest.ok_or_else(not_found)?;
     match word.as_str() {
         "ack" | "a" | "acknowledge" => {
-            accept_page(&state, Accept {
+            accept_page(
+                state,
+                Accept {
                     page_id: p.page_id.clone(),
                     accept_type: AcceptType::Read,
                     code: None,
                     via: "sms".into(),
                     note: None,
-                }).await?;
+                },
+            )
+            .await?;
             done("acknowledged", &p.page_id)
         }
         "escalate" | "e" => {

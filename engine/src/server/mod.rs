@@ -19,8 +19,8 @@ mod engagements;
 mod executions;
 mod incidents;
 mod metrics;
-mod openapi;
 pub mod oncall;
+mod openapi;
 
 /// What the handlers share.
 pub struct AppState {

@@ -24,13 +24,21 @@ use wasi::sockets::tcp::{ShutdownType, TcpSocket};
 use wasi::sockets::tcp_create_socket::create_tcp_socket;
 
 /// An open TCP connection. Reads and writes wait at most `io_timeout` for progress.
+///
+/// Writes are buffered until `flush` (or a read): wasi:sockets has no TCP_NODELAY, so two small
+/// writes in a row (a TLS ChangeCipherSpec and Finished, a command and its data) would wait for
+/// the peer's delayed ACK, ~40 ms on Linux. One write per flush avoids that stall.
 pub struct Connection {
     // Field order is drop order: the streams are children of the socket and must go first.
     input: InputStream,
     output: OutputStream,
     socket: TcpSocket,
     io_timeout: Duration,
+    unsent: Vec<u8>,
 }
+
+/// Buffered bytes beyond which a write sends without waiting for `flush`.
+const MAX_UNSENT: usize = 64 * 1024;
 
 /// Where a connection goes, for messages: `host:port`.
 pub fn endpoint(host: &str, port: u16) -> String {
@@ -61,6 +69,7 @@ pub fn connect(host: &str, port: u16, timeout: Duration) -> Result<Connection, A
                     output,
                     socket,
                     io_timeout: timeout,
+                    unsent: Vec::new(),
                 });
             }
             Err(ErrorCode::AccessDenied) => return Err(not_granted(&target)),
@@ -181,6 +190,8 @@ impl io::Read for Connection {
         if buf.is_empty() {
             return Ok(0);
         }
+        // The peer may be waiting for what we buffered before it answers.
+        self.send_unsent()?;
         let deadline = Deadline::after(self.io_timeout);
         loop {
             match self.input.read(buf.len() as u64) {
@@ -205,13 +216,12 @@ impl io::Read for Connection {
     }
 }
 
-impl io::Write for Connection {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
+impl Connection {
+    /// Hand every buffered byte to the host's stream, as budget allows.
+    fn send_unsent(&mut self) -> io::Result<()> {
         let deadline = Deadline::after(self.io_timeout);
-        loop {
+        let mut sent = 0;
+        while sent < self.unsent.len() {
             let room = self.output.check_write().map_err(stream_error)?;
             if room == 0 {
                 if !deadline.wait(&self.output.subscribe()) {
@@ -219,13 +229,28 @@ impl io::Write for Connection {
                 }
                 continue;
             }
-            let n = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
-            self.output.write(&buf[..n]).map_err(stream_error)?;
-            return Ok(n);
+            let n = (self.unsent.len() - sent).min(usize::try_from(room).unwrap_or(usize::MAX));
+            self.output
+                .write(&self.unsent[sent..sent + n])
+                .map_err(stream_error)?;
+            sent += n;
         }
+        self.unsent.clear();
+        Ok(())
+    }
+}
+
+impl io::Write for Connection {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.unsent.len() >= MAX_UNSENT {
+            self.send_unsent()?;
+        }
+        self.unsent.extend_from_slice(buf);
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.send_unsent()?;
         let deadline = Deadline::after(self.io_timeout);
         self.output.flush().map_err(stream_error)?;
         // A flush is complete when the stream is writable again.

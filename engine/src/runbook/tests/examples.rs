@@ -33,10 +33,18 @@ fn plugins() -> PluginActions {
         "query": {"type": "string"}, "time": {"type": ["number", "string"]},
         "timeout": {"type": "string"}},
         "required": ["query"], "additionalProperties": false});
+    // The ec2 example is checked against the real plugin's schemas by the integration suite
+    // (tests/all/plugin_ec2.rs); here only its action names matter.
+    let any = json!({"type": "object"});
     [
         ("console:notify", notify),
         ("prometheus:query", query),
         ("ops:call", call),
+        ("ec2:describe", any.clone()),
+        ("ec2:reboot", any.clone()),
+        ("ec2:stop", any.clone()),
+        ("ec2:start", any.clone()),
+        ("ec2:wait", any),
     ]
     .into_iter()
     .collect()
