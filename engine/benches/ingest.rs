@@ -29,7 +29,8 @@
 //!
 //! `cargo build --release -p tocsin --bin tocsin` first, then
 //! `cargo bench -p tocsin --bench ingest [-- tocsin|alertmanager|dedupe]` (no filter: all three).
-//! `TOCSIN_BENCH_BIN` names another tocsin binary; `TOCSIN_ALERTMANAGER` another Alertmanager.
+//! `TOCSIN_BENCH_BIN` names another tocsin binary; `TOCSIN_ALERTMANAGER` another Alertmanager;
+//! `TOCSIN_BENCH_DATA_DIR` where the temporary data directories go (default: the temp dir).
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -94,6 +95,15 @@ fn alertmanager_binary() -> Option<PathBuf> {
             .map(|d| d.join("prometheus-alertmanager"))
             .find(|p| p.exists())
     })
+}
+
+/// A temporary directory under `TOCSIN_BENCH_DATA_DIR` (default: the system's temp dir). Point
+/// it at a tmpfs (`/dev/shm`) to see the engine without fsync cost — not durable, a diagnostic.
+fn temp_dir() -> tempfile::TempDir {
+    match std::env::var_os("TOCSIN_BENCH_DATA_DIR") {
+        Some(d) => tempfile::tempdir_in(d).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    }
 }
 
 fn free_port() -> u16 {
@@ -630,8 +640,12 @@ fn name_of(s: &Sent) -> Option<String> {
 }
 
 async fn tocsin_e2e(bin: &Path, receiver: SocketAddr, arrivals: &Arrivals, rate: u64, secs: u64) {
-    let dir = tempfile::tempdir().unwrap();
-    println!("fsync floor on the data directory's file system (4 KiB write + fdatasync): {}", fsync_cost(dir.path()));
+    let dir = temp_dir();
+    println!(
+        "fsync floor in {} (4 KiB overwrite + fdatasync): {}",
+        dir.path().parent().unwrap_or(dir.path()).display(),
+        fsync_cost(dir.path())
+    );
     tocsin_config(dir.path(), receiver);
     let (proc, base) = start_tocsin(bin, dir.path(), dir.path()).await;
     let url = format!("{base}/v1/alerts/alertmanager/{PLAN}");
@@ -675,7 +689,7 @@ async fn tocsin_e2e(bin: &Path, receiver: SocketAddr, arrivals: &Arrivals, rate:
 }
 
 async fn alertmanager_e2e(bin: &Path, receiver: SocketAddr, arrivals: &Arrivals, rate: u64, secs: u64) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (proc, base) = start_alertmanager(bin, dir.path(), receiver).await;
     let url = format!("{base}/api/v2/alerts");
     let warm: Vec<_> = (0..100)
@@ -710,7 +724,7 @@ async fn alertmanager_e2e(bin: &Path, receiver: SocketAddr, arrivals: &Arrivals,
 }
 
 async fn dedupe(bin: &Path, receiver: SocketAddr, arrivals: &Arrivals, secs: u64, conns: &[usize]) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     tocsin_config(dir.path(), receiver);
     let (proc, base) = start_tocsin(bin, dir.path(), dir.path()).await;
     let url = format!("{base}/v1/alerts/alertmanager/{PLAN}");

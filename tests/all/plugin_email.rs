@@ -809,11 +809,8 @@ fn ses_instance(name: &str, endpoint: &str) -> InstanceSpec {
         "ses": {"region": "us-east-1", "endpoint_url": endpoint},
     });
     s.grant.http = vec![endpoint.to_owned()];
-    s.grant.secrets = vec![
-        "AWS_ACCESS_KEY_ID".into(),
-        "AWS_SECRET_ACCESS_KEY".into(),
-        "AWS_SESSION_TOKEN".into(),
-    ];
+    // Long-term keys: AWS_SESSION_TOKEN is neither granted nor read.
+    s.grant.secrets = vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()];
     s.secret_values = vec![
         ("AWS_ACCESS_KEY_ID".into(), "AKIDTOCSINTEST".into()),
         (

@@ -59,6 +59,7 @@ struct Notify {
 #[serde(deny_unknown_fields)]
 struct SendEmail {
     /// Recipients (`a@example.com` or `Name <a@example.com>`); at least one.
+    #[schemars(length(min = 1))]
     to: Vec<String>,
     /// Copy recipients.
     #[serde(default)]
