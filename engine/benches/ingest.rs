@@ -13,8 +13,8 @@
 //!   requests in flight). The response plan engages a PERSONAL contact whose SMS channel is
 //!   routed to the `webhook` plugin, whose `notify_url` is the receiver. Per alert: ack = 202
 //!   received − send (the incident is committed, fsynced, before the 202); end to end = page
-//!   arrival at the receiver − send. The alert's title (= its summary annotation) names it and
-//!   comes back in the page's subject.
+//!   arrival at the receiver − send. A page is matched to its alert by its `incident_arn`, which
+//!   the 202 named (`incidentRecordArn`).
 //! - `alertmanager`: the same alerts (a distinct alertname each; `group_by: [alertname]`,
 //!   `group_wait: 0s`, `group_interval: 1s`, clustering off) pushed to its API v2
 //!   `POST /api/v2/alerts` at the same rate; end to end = webhook arrival − push. Alertmanager
@@ -236,9 +236,9 @@ fn start_receiver() -> (SocketAddr, Arc<Arrivals>) {
                         "/page",
                         axum::routing::post(move |body: Bytes| {
                             let at = Instant::now();
-                            let key = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
-                                v["incident_arn"].as_str().map(str::to_owned)
-                            });
+                            let key = serde_json::from_slice::<Value>(&body)
+                                .ok()
+                                .and_then(|v| v["incident_arn"].as_str().map(str::to_owned));
                             pa.note(key, at);
                             async { "{}" }
                         }),
@@ -348,10 +348,7 @@ async fn start_tocsin(bin: &Path, data: &Path, config: &Path) -> (Proc, String) 
         tokio::io::BufReader::new(stdout).read_line(&mut line),
     )
     .await;
-    let proc = Proc {
-        child,
-        log,
-    };
+    let proc = Proc { child, log };
     match (read, line.trim().strip_prefix("tocsin listening on ")) {
         (Ok(Ok(_)), Some(base)) => {
             let base = base.to_owned();
@@ -386,10 +383,7 @@ async fn start_alertmanager(bin: &Path, dir: &Path, receiver: SocketAddr) -> (Pr
         .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
-    let proc = Proc {
-        child,
-        log,
-    };
+    let proc = Proc { child, log };
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -417,7 +411,8 @@ async fn start_alertmanager(bin: &Path, dir: &Path, receiver: SocketAddr) -> (Pr
 fn am_webhook(name: &str) -> Bytes {
     let now = jiff::Timestamp::now().to_string();
     let labels = json!({"alertname": name, "instance": "checkout-2b1c:8080", "service": "checkout", "severity": "critical"});
-    let annotations = json!({"runbook_url": "https://runbooks.example/checkout-5xx", "summary": name});
+    let annotations =
+        json!({"runbook_url": "https://runbooks.example/checkout-5xx", "summary": name});
     let body = json!({
         "receiver": "tocsin",
         "status": "firing",
@@ -481,7 +476,9 @@ async fn open_loop(url: &str, items: Vec<(String, Bytes)>, rate: u64) -> (Vec<Se
     for (i, (name, body)) in items.into_iter().enumerate() {
         let due = start + period * i as u32;
         tokio::time::sleep_until(due).await;
-        lag.push(ms(tokio::time::Instant::now().saturating_duration_since(due)));
+        lag.push(ms(
+            tokio::time::Instant::now().saturating_duration_since(due)
+        ));
         let (client, url) = (client.clone(), url.to_owned());
         handles.push(tokio::spawn(async move {
             let at = Instant::now();
@@ -564,7 +561,10 @@ impl EndToEnd {
         println!("  ack (2xx received - send):        {}", summary(self.ack));
         println!("  end to end (arrival - send):      {}", summary(self.e2e));
         if self.missing > 0 {
-            println!("  NOT DELIVERED: {} accepted alerts never reached the receiver", self.missing);
+            println!(
+                "  NOT DELIVERED: {} accepted alerts never reached the receiver",
+                self.missing
+            );
         }
         println!(
             "  server CPU {:.0} ms over {:.1} s = {:.0} µs per alert ({:.0}% of one core)",
@@ -611,7 +611,13 @@ async fn measure(
         refused: sent
             .iter()
             .filter(|s| !(200..300).contains(&s.status))
-            .map(|s| format!("{} {}", s.status, s.body.chars().take(200).collect::<String>()))
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s.status,
+                    s.body.chars().take(200).collect::<String>()
+                )
+            })
             .collect(),
         ack: ok.iter().map(|s| ms(s.ack)).collect(),
         e2e,
@@ -657,9 +663,23 @@ async fn tocsin_e2e(bin: &Path, receiver: SocketAddr, arrivals: &Arrivals, rate:
             (k, b)
         })
         .collect();
-    let w = measure("warm-up".into(), &url, warm, 100, arrivals, incident_of, proc.pid()).await;
+    let w = measure(
+        "warm-up".into(),
+        &url,
+        warm,
+        100,
+        arrivals,
+        incident_of,
+        proc.pid(),
+    )
+    .await;
     if w.missing > 0 {
-        println!("warm-up: {} of {} pages missing; the server log:\n{}", w.missing, w.accepted, proc.log_tail());
+        println!(
+            "warm-up: {} of {} pages missing; the server log:\n{}",
+            w.missing,
+            w.accepted,
+            proc.log_tail()
+        );
     }
     let n = (rate * secs) as usize;
     let items: Vec<_> = (0..n)
@@ -686,9 +706,17 @@ async fn tocsin_e2e(bin: &Path, receiver: SocketAddr, arrivals: &Arrivals, rate:
         println!("the server log (tail):\n{}", proc.log_tail());
     }
     proc.stop().await;
+    // The disk's flush cost changes with the other tenants' I/O: measured again after.
+    println!("fsync floor after: {}", fsync_cost(dir.path()));
 }
 
-async fn alertmanager_e2e(bin: &Path, receiver: SocketAddr, arrivals: &Arrivals, rate: u64, secs: u64) {
+async fn alertmanager_e2e(
+    bin: &Path,
+    receiver: SocketAddr,
+    arrivals: &Arrivals,
+    rate: u64,
+    secs: u64,
+) {
     let dir = temp_dir();
     let (proc, base) = start_alertmanager(bin, dir.path(), receiver).await;
     let url = format!("{base}/api/v2/alerts");
@@ -699,7 +727,16 @@ async fn alertmanager_e2e(bin: &Path, receiver: SocketAddr, arrivals: &Arrivals,
             (k, b)
         })
         .collect();
-    let _ = measure("warm-up".into(), &url, warm, 100, arrivals, name_of, proc.pid()).await;
+    let _ = measure(
+        "warm-up".into(),
+        &url,
+        warm,
+        100,
+        arrivals,
+        name_of,
+        proc.pid(),
+    )
+    .await;
     let n = (rate * secs) as usize;
     let items: Vec<_> = (0..n)
         .map(|i| {
@@ -773,7 +810,11 @@ async fn dedupe(bin: &Path, receiver: SocketAddr, arrivals: &Arrivals, secs: u64
                                 bad.push(text);
                             }
                         }
-                        Ok(r) => bad.push(format!("{} {}", r.status(), r.text().await.unwrap_or_default())),
+                        Ok(r) => bad.push(format!(
+                            "{} {}",
+                            r.status(),
+                            r.text().await.unwrap_or_default()
+                        )),
                         Err(e) => bad.push(e.to_string()),
                     }
                 }
@@ -796,7 +837,9 @@ async fn dedupe(bin: &Path, receiver: SocketAddr, arrivals: &Arrivals, secs: u64
             wall.as_secs_f64(),
             ok as f64 / wall.as_secs_f64(),
             bad.len(),
-            bad.first().map(|b| format!(", e.g. {}", b.chars().take(200).collect::<String>())).unwrap_or_default()
+            bad.first()
+                .map(|b| format!(", e.g. {}", b.chars().take(200).collect::<String>()))
+                .unwrap_or_default()
         );
         println!("  per-request latency: {}", summary(lat));
         println!(
@@ -820,7 +863,11 @@ async fn dedupe(bin: &Path, receiver: SocketAddr, arrivals: &Arrivals, secs: u64
     println!(
         "  check: the incident's triggerCount is {count}; 1 + deduplicated 202s = {}{}",
         1 + total_ok,
-        if count == 1 + total_ok { " (equal)" } else { " (MISMATCH)" }
+        if count == 1 + total_ok {
+            " (equal)"
+        } else {
+            " (MISMATCH)"
+        }
     );
     proc.stop().await;
 }
@@ -873,6 +920,8 @@ fn main() {
         }
         if on("dedupe") {
             dedupe(&bin, receiver, &arrivals, dup_secs, &conns).await;
+            let dir = temp_dir();
+            println!("fsync floor after: {}", fsync_cost(dir.path()));
         }
     });
     println!("load average at the end: {}", loadavg());

@@ -394,6 +394,24 @@ impl Responder {
         .await
     }
 
+    /// [`Responder::with_record`] through the group commit (`f` may run twice).
+    async fn with_record_grouped<T: Send + 'static>(
+        &self,
+        arn: &str,
+        f: impl Fn(&EngageTx<'_>, &mut IncidentRecord) -> Result<T, RespondError>
+        + Send
+        + 'static,
+    ) -> Result<T, RespondError> {
+        let arn = arn.to_owned();
+        self.blocking(move |r| {
+            r.inner.store.engage_write_grouped(move |tx| {
+                let mut rec = load(tx, &arn)?;
+                f(tx, &mut rec)
+            })
+        })
+        .await
+    }
+
     pub fn read<T>(
         &self,
         f: impl FnOnce(&EngageTx<'_>) -> Result<T, RespondError>,
@@ -406,7 +424,7 @@ impl Responder {
     pub async fn page_acknowledged(&self, arn: &str, at: Timestamp) -> Result<(), RespondError> {
         let arn = arn.to_owned();
         self.blocking(move |r| {
-            r.inner.store.engage_write(|tx| {
+            r.inner.store.engage_write_grouped(move |tx| {
                 let Some(mut rec) = tx.incident(&arn)? else {
                     return Ok(());
                 };
@@ -449,7 +467,7 @@ impl Responder {
                 let incident = incident_of(&action).to_owned();
                 let r = me
                     .blocking(move |r| {
-                        r.inner.store.engage_write(|tx| {
+                        r.inner.store.engage_write_grouped(move |tx| {
                             tx.take_incident_action(&k)?;
                             if let Some(message) = &error {
                                 tx.add_timeline(&TimelineEntry::auto(
@@ -497,9 +515,9 @@ impl Responder {
                     })
                     .await?;
                 let id = eng.engagement_id.clone();
-                self.with_record(incident, move |tx, rec| {
+                self.with_record_grouped(incident, move |tx, rec| {
                     if !rec.engagements.contains(&id) {
-                        rec.engagements.push(id);
+                        rec.engagements.push(id.clone());
                         tx.put_incident(rec)?;
                     }
                     Ok(())
