@@ -493,7 +493,10 @@ pub fn check_batch(
                 &rp.file,
                 rp.document,
                 "name".into(),
-                format!("response plan {:?} is defined twice in this batch", rp.item.name),
+                format!(
+                    "response plan {:?} is defined twice in this batch",
+                    rp.item.name
+                ),
             );
         }
         if let Err(e) = validate_plan(&rp.item) {
@@ -508,7 +511,9 @@ pub fn check_batch(
                     &rp.file,
                     rp.document,
                     format!("engagements[{i}]"),
-                    format!("no contact, escalation plan or schedule {alias:?} in this batch or the store"),
+                    format!(
+                        "no contact, escalation plan or schedule {alias:?} in this batch or the store"
+                    ),
                 );
             }
         }

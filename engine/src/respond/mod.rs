@@ -398,9 +398,7 @@ impl Responder {
     async fn with_record_grouped<T: Send + 'static>(
         &self,
         arn: &str,
-        f: impl Fn(&EngageTx<'_>, &mut IncidentRecord) -> Result<T, RespondError>
-        + Send
-        + 'static,
+        f: impl Fn(&EngageTx<'_>, &mut IncidentRecord) -> Result<T, RespondError> + Send + 'static,
     ) -> Result<T, RespondError> {
         let arn = arn.to_owned();
         self.blocking(move |r| {

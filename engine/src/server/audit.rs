@@ -152,7 +152,7 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
             .headers()
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|l| audit::resource_of_path(l));
+            .and_then(audit::resource_of_path);
         if resource.is_none() {
             let (found, answer) = resource_of_answer(resp).await;
             resp = answer;
@@ -233,15 +233,39 @@ fn bad(message: String) -> Response {
     error(StatusCode::BAD_REQUEST, "invalid-query", &message)
 }
 
-fn time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, Response> {
+fn time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, String> {
     v.map(|s| {
         s.parse::<Timestamp>().map_err(|e| {
-            bad(format!(
-                "`{field}` must be an RFC 3339 time such as 2026-01-02T15:04:05Z: {e}"
-            ))
+            format!("`{field}` must be an RFC 3339 time such as 2026-01-02T15:04:05Z: {e}")
         })
     })
     .transpose()
+}
+
+fn parse(p: Params) -> Result<AuditQuery, String> {
+    let since = time("since", p.since)?;
+    let until = time("until", p.until)?;
+    if let (Some(s), Some(u)) = (since, until)
+        && s > u
+    {
+        return Err(format!("`since` ({s}) is after `until` ({u})"));
+    }
+    let limit = match p.limit.as_deref().map(str::parse::<usize>) {
+        None => DEFAULT_LIMIT,
+        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
+        _ => {
+            return Err(format!(
+                "`limit` must be a whole number from 1 to {MAX_LIMIT}"
+            ));
+        }
+    };
+    Ok(AuditQuery {
+        since,
+        until,
+        resource: p.resource.filter(|r| !r.is_empty()),
+        before: p.next_token.filter(|t| !t.is_empty()),
+        limit,
+    })
 }
 
 async fn query(
@@ -249,38 +273,12 @@ async fn query(
     Extension(log): Extension<AuditLog>,
     params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let p = match params {
-        Ok(Query(p)) => p,
-        Err(e) => return bad(e.body_text()),
-    };
-    let since = match time("since", p.since) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let until = match time("until", p.until) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if let (Some(s), Some(u)) = (since, until)
-        && s > u
+    let q = match params
+        .map_err(|e| e.body_text())
+        .and_then(|Query(p)| parse(p))
     {
-        return bad(format!("`since` ({s}) is after `until` ({u})"));
-    }
-    let limit = match p.limit.as_deref().map(str::parse::<usize>) {
-        None => DEFAULT_LIMIT,
-        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
-        _ => {
-            return bad(format!(
-                "`limit` must be a whole number from 1 to {MAX_LIMIT}"
-            ));
-        }
-    };
-    let q = AuditQuery {
-        since,
-        until,
-        resource: p.resource.filter(|r| !r.is_empty()),
-        before: p.next_token.filter(|t| !t.is_empty()),
-        limit,
+        Ok(q) => q,
+        Err(message) => return bad(message),
     };
     log.flush().await;
     let store = state.store.clone();
