@@ -154,6 +154,7 @@ async fn instant_and_range_queries_return_typed_samples() {
     };
     let host = host_with(vec![instance(&prom.base, json!({})), get]).await;
 
+    let mut first_sample_at = 0.0_f64;
     for name in ["prom", "prom_get"] {
         let out = invoke(
             &host,
@@ -170,6 +171,7 @@ async fn instant_and_range_queries_return_typed_samples() {
         assert_eq!(sample["labels"]["__name__"], "up");
         assert_eq!(sample["labels"]["job"], "prometheus");
         assert!(sample["timestamp"].as_f64().unwrap() > 1.6e9, "{sample}");
+        first_sample_at = sample["timestamp"].as_f64().unwrap();
     }
 
     // The down target's `up` is 0; a selector matching nothing is an empty vector.
@@ -185,7 +187,16 @@ async fn instant_and_range_queries_return_typed_samples() {
         (json!(0), Value::Null)
     );
 
-    // Scalars, fractions, and the values JSON has no number for, at a chosen time.
+    // Scalars, fractions, and the values JSON has no number for, at a chosen time. `now-1s` only
+    // sees a sample scraped more than a second ago: wait until the first one is that old.
+    while std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        < first_sample_at + 1.5
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let out = invoke(
         &host,
         "prom",
