@@ -4,11 +4,10 @@
 //! a few seconds; waits poll until a deadline, nothing asserts on elapsed time.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Seen, recording_peer};
+use crate::helpers::{Seen, recording_peer, wait_until};
 use crate::runbook_exec::Server;
 
 const PEOPLE: &str = r#"
@@ -72,17 +71,6 @@ fn pages(log: &Log) -> Vec<(String, Value)> {
             (s.header("idempotency-key").unwrap_or("").to_owned(), body)
         })
         .collect()
-}
-
-fn wait_until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Some(v) = f() {
-            return v;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn page_with_key(log: &Log, suffix: &str) -> Value {

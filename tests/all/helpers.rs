@@ -170,3 +170,16 @@ where
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
     (addr, seen)
 }
+
+/// Polls `f` until it gives `Some` (every 25 ms; panics after a generous minute: a hang, not a
+/// timing assertion).
+pub fn wait_until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if let Some(v) = f() {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("timed out waiting for {what}");
+}

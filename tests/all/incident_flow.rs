@@ -4,11 +4,10 @@
 //! resolved; dedupe, timeline, related items, lists and bad input.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Seen, recording_peer};
+use crate::helpers::{Seen, recording_peer, wait_until};
 use crate::runbook_exec::Server;
 
 type Log = Arc<Mutex<Vec<Seen>>>;
@@ -93,17 +92,6 @@ autoResolve: true
     )
     .unwrap();
     (rt, log, cfg, books)
-}
-
-fn wait_until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Some(v) = f() {
-            return v;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn received(log: &Log, path: &str) -> Vec<Value> {
