@@ -128,58 +128,77 @@ impl Pager {
 
     /// StartEngagement; an idempotency token already used returns the first engagement.
     pub async fn start_engagement(&self, req: StartEngagement) -> Result<Engagement, PagerError> {
-        let (eng, sends) = self
+        let (eng, after) = self
             .blocking(move |p| {
-                p.inner.store.engage_write(|tx| {
-                    if let Some(token) = &req.idempotency_token
-                        && let Some(id) = tx.engagement_by_token(token)?
-                        && let Some(e) = tx.engagement(&id)?
-                    {
-                        return Ok((e, Vec::new()));
-                    }
-                    let now = Timestamp::now();
-                    let dir = TxDirectory::new(tx, &p.inner.policy);
-                    let changes = crate::engage::start(
-                        StartRequest {
-                            engagement_id: uuid::Uuid::now_v7().simple().to_string(),
-                            arn_prefix: p.inner.policy.arn_prefix.clone(),
-                            contact_id: req.contact_id,
-                            sender: req.sender,
-                            subject: req.subject,
-                            content: req.content,
-                            public_subject: req.public_subject,
-                            public_content: req.public_content,
-                            incident_id: req.incident_id,
-                            idempotency_token: req.idempotency_token,
-                        },
-                        &dir,
-                        now,
-                    )?;
-                    let eng = changes
-                        .engagement
-                        .clone()
-                        .expect("start sets the engagement");
-                    let sends = p.commit(tx, changes, now)?;
-                    Ok((eng, sends))
-                })
+                let me = p.clone();
+                p.inner
+                    .store
+                    .engage_write_grouped(move |tx| me.start_in(tx, req.clone(), Timestamp::now()))
             })
             .await?;
-        tracing::info!(engagement = %eng.engagement_id, contact = %eng.contact_id, "engagement started");
-        self.after_commit(sends);
+        self.run_after_commit(after);
         Ok(eng)
+    }
+
+    /// Starts an engagement inside the caller's transaction (an incident opening pages in the
+    /// transaction that creates it). Nothing leaves before that transaction commits: hand the
+    /// returned [`AfterCommit`] to [`Pager::run_after_commit`] once it has.
+    pub fn start_in(
+        &self,
+        tx: &EngageTx<'_>,
+        req: StartEngagement,
+        now: Timestamp,
+    ) -> Result<(Engagement, AfterCommit), PagerError> {
+        if let Some(token) = &req.idempotency_token
+            && let Some(id) = tx.engagement_by_token(token)?
+            && let Some(e) = tx.engagement(&id)?
+        {
+            return Ok((e, AfterCommit(Vec::new())));
+        }
+        let dir = TxDirectory::new(tx, &self.inner.policy);
+        let changes = crate::engage::start(
+            StartRequest {
+                engagement_id: uuid::Uuid::now_v7().simple().to_string(),
+                arn_prefix: self.inner.policy.arn_prefix.clone(),
+                contact_id: req.contact_id,
+                sender: req.sender,
+                subject: req.subject,
+                content: req.content,
+                public_subject: req.public_subject,
+                public_content: req.public_content,
+                incident_id: req.incident_id,
+                idempotency_token: req.idempotency_token,
+            },
+            &dir,
+            now,
+        )?;
+        let eng = changes
+            .engagement
+            .clone()
+            .expect("start sets the engagement");
+        let sends = self.commit(tx, changes, now)?;
+        tracing::info!(engagement = %eng.engagement_id, contact = %eng.contact_id, "engagement started");
+        Ok((eng, AfterCommit(sends)))
+    }
+
+    /// Sends the notifications and arms the timers of a committed transaction.
+    pub fn run_after_commit(&self, after: AfterCommit) {
+        self.after_commit(after.0);
     }
 
     /// Run `f` on the machine of engagement `id` and commit what it changed.
     async fn on_engagement<T: Send + 'static>(
         &self,
         id: String,
-        f: impl FnOnce(&mut Machine<'_>) -> Result<T, PagerError> + Send + 'static,
+        f: impl Fn(&mut Machine<'_>) -> Result<T, PagerError> + Send + 'static,
     ) -> Result<T, PagerError> {
         let (value, sends) = self
             .blocking(move |p| {
+                // Concurrent decisions (acks, stops, callbacks) share one commit.
+                let me = p.clone();
                 p.inner
                     .store
-                    .engage_write(|tx| p.apply(tx, &id, Timestamp::now(), f))
+                    .engage_write_grouped(move |tx| me.apply(tx, &id, Timestamp::now(), &f))
             })
             .await?;
         self.after_commit(sends);
@@ -208,7 +227,7 @@ impl Pager {
 
     pub async fn stop(&self, id: &str, reason: Option<String>) -> Result<Engagement, PagerError> {
         self.on_engagement(id.to_owned(), move |m| {
-            m.stop(reason);
+            m.stop(reason.clone());
             Ok(m.engagement().clone())
         })
         .await
@@ -244,7 +263,7 @@ impl Pager {
     ) -> Result<(), PagerError> {
         let (eng, page) = (engagement_of_page(page).to_owned(), page.to_owned());
         self.on_engagement(eng, move |m| {
-            m.provider_status(&page, channel.as_deref(), ty, info);
+            m.provider_status(&page, channel.as_deref(), ty, info.clone());
             Ok(())
         })
         .await
@@ -687,6 +706,11 @@ impl Pager {
         })?)
     }
 }
+
+/// What a committed transaction sends and schedules (see [`Pager::start_in`]).
+#[must_use = "nothing is sent until it is handed to Pager::run_after_commit"]
+#[derive(Default)]
+pub struct AfterCommit(Vec<Sent>);
 
 /// What to do after a commit.
 enum Sent {

@@ -15,7 +15,7 @@ use crate::incident::{
     self, IncidentRecord, IncidentUpdate, NewIncident, RelatedItem, ResponsePlan, TriggerInfo,
 };
 use crate::oncall::OncallError;
-use crate::pager::{Pager, PagerError, StartEngagement};
+use crate::pager::{AfterCommit, Pager, PagerError, StartEngagement};
 use crate::plugin::{CallContext, PluginHost};
 use crate::store::{EngageTx, IncidentAction, Store, StoreError};
 
@@ -143,7 +143,7 @@ impl Responder {
         &self,
         req: StartIncident,
     ) -> Result<(Outcome, IncidentRecord), RespondError> {
-        let (outcome, record, actions) = self
+        let (outcome, record, (pages, actions)) = self
             .blocking(move |r| {
                 let r = r.clone();
                 r.clone().inner.store.engage_write_grouped(move |tx| {
@@ -159,7 +159,7 @@ impl Responder {
                         && let Some(arn) = tx.incident_by_token(token)?
                         && let Some(rec) = tx.incident(&arn)?
                     {
-                        return Ok((Outcome::Existing, rec, Vec::new()));
+                        return Ok((Outcome::Existing, rec, Default::default()));
                     }
                     let plan = tx.response_plan(&req.response_plan)?.ok_or_else(|| {
                         RespondError::NotFound {
@@ -182,7 +182,7 @@ impl Responder {
                         if let Some(token) = &req.client_token {
                             tx.put_incident_token(token, &rec.arn)?;
                         }
-                        return Ok((Outcome::Deduplicated, rec, Vec::new()));
+                        return Ok((Outcome::Deduplicated, rec, Default::default()));
                     }
                     let id = uuid::Uuid::now_v7().simple().to_string();
                     let (rec, events) = incident::open(
@@ -198,18 +198,25 @@ impl Responder {
                         },
                         now,
                     )?;
+                    let mut rec = rec;
+                    for e in &events {
+                        tx.add_timeline(e)?;
+                    }
+                    // Pages are decided in the incident's own transaction: one commit, and
+                    // nothing leaves before the incident is on disk.
+                    let mut pages = Vec::new();
+                    for contact in &plan.engagements {
+                        pages.push(r.engage_in(tx, &mut rec, contact, now)?);
+                    }
                     tx.put_incident(&rec)?;
                     if let Some(token) = &req.client_token {
                         tx.put_incident_token(token, &rec.arn)?;
-                    }
-                    for e in &events {
-                        tx.add_timeline(e)?;
                     }
                     let actions = follow_ups(&plan, &rec);
                     for (k, a) in &actions {
                         tx.push_incident_action(k, a)?;
                     }
-                    Ok((Outcome::Created, rec, actions))
+                    Ok((Outcome::Created, rec, (pages, actions)))
                 })
             })
             .await?;
@@ -220,6 +227,9 @@ impl Responder {
                 record.impact,
                 &record.incident_record_source.source,
             );
+        }
+        for after in pages {
+            self.inner.pager.run_after_commit(after);
         }
         for (k, a) in actions {
             self.run(k, a);
@@ -444,6 +454,55 @@ impl Responder {
         .await
     }
 
+    /// Starts the engagement of one of the plan's contacts in `tx` and notes it on the record
+    /// (the caller writes the record). A contact that cannot be engaged (deleted, no channel)
+    /// leaves a timeline event instead of failing the incident; storage errors fail it.
+    fn engage_in(
+        &self,
+        tx: &EngageTx<'_>,
+        rec: &mut IncidentRecord,
+        contact: &str,
+        now: Timestamp,
+    ) -> Result<AfterCommit, RespondError> {
+        let token = format!(
+            "inc-{}",
+            hex::encode(&sha2_256(&format!("{}|{contact}", rec.arn))[..16])
+        );
+        let req = StartEngagement {
+            contact_id: contact.rsplit('/').next().unwrap_or(contact).to_owned(),
+            sender: "tocsin".into(),
+            subject: format!("[impact {}] {}", rec.impact, rec.title),
+            content: format!(
+                "{}\n{}",
+                rec.summary.clone().unwrap_or_else(|| rec.title.clone()),
+                rec.arn
+            ),
+            public_subject: Some(format!("Incident, impact {}", rec.impact)),
+            public_content: Some(format!("{} ({})", rec.title, rec.id())),
+            incident_id: Some(rec.arn.clone()),
+            idempotency_token: Some(token),
+        };
+        match self.inner.pager.start_in(tx, req, now) {
+            Ok((eng, after)) => {
+                if !rec.engagements.contains(&eng.engagement_id) {
+                    rec.engagements.push(eng.engagement_id);
+                }
+                Ok(after)
+            }
+            Err(PagerError::Store(e)) => Err(e.into()),
+            Err(e) => {
+                tracing::warn!(incident = %rec.arn, %contact, error = %e, "engagement not started");
+                tx.add_timeline(&TimelineEntry::auto(
+                    &rec.arn,
+                    now,
+                    "Follow-up failed",
+                    json!({"action": format!("engage-{contact}"), "error": e.to_string()}),
+                ))?;
+                Ok(AfterCommit::default())
+            }
+        }
+    }
+
     // -----------------------------------------------------------------------------------------
     // follow-ups
 
@@ -489,38 +548,18 @@ impl Responder {
     async fn perform(&self, action: &IncidentAction) -> Result<(), RespondError> {
         match action {
             IncidentAction::Engage { incident, contact } => {
-                let rec = self.read(|tx| load(tx, incident))?;
-                let token = format!(
-                    "inc-{}",
-                    hex::encode(&sha2_256(&format!("{incident}|{contact}"))[..16])
-                );
-                let eng = self
-                    .inner
-                    .pager
-                    .start_engagement(StartEngagement {
-                        contact_id: contact.rsplit('/').next().unwrap_or(contact).to_owned(),
-                        sender: "tocsin".into(),
-                        subject: format!("[impact {}] {}", rec.impact, rec.title),
-                        content: format!(
-                            "{}\n{}",
-                            rec.summary.clone().unwrap_or_else(|| rec.title.clone()),
-                            rec.arn
-                        ),
-                        public_subject: Some(format!("Incident, impact {}", rec.impact)),
-                        public_content: Some(format!("{} ({})", rec.title, rec.id())),
-                        incident_id: Some(rec.arn.clone()),
-                        idempotency_token: Some(token),
+                // Stored by an older version (engagements now start in the incident's own
+                // transaction); idempotent by the engagement's token.
+                let (contact, me) = (contact.clone(), self.clone());
+                let after = self
+                    .with_record_grouped(incident, move |tx, rec| {
+                        let after = me.engage_in(tx, rec, &contact, Timestamp::now())?;
+                        tx.put_incident(rec)?;
+                        Ok(after)
                     })
                     .await?;
-                let id = eng.engagement_id.clone();
-                self.with_record_grouped(incident, move |tx, rec| {
-                    if !rec.engagements.contains(&id) {
-                        rec.engagements.push(id.clone());
-                        tx.put_incident(rec)?;
-                    }
-                    Ok(())
-                })
-                .await
+                self.inner.pager.run_after_commit(after);
+                Ok(())
             }
             IncidentAction::Runbook { incident, index } => {
                 let rec = self.read(|tx| load(tx, incident))?;
@@ -706,18 +745,10 @@ fn placeholder_plan(rec: &IncidentRecord) -> ResponsePlan {
     }
 }
 
-/// The follow-ups of a new incident, keyed `<arn>\u{1f}<what>`.
+/// The follow-ups of a new incident (its engagements start in its own transaction), keyed
+/// `<arn>\u{1f}<what>`.
 fn follow_ups(plan: &ResponsePlan, rec: &IncidentRecord) -> Vec<(String, IncidentAction)> {
     let mut out = Vec::new();
-    for c in &plan.engagements {
-        out.push((
-            format!("{}\u{1f}engage-{c}", rec.arn),
-            IncidentAction::Engage {
-                incident: rec.arn.clone(),
-                contact: c.clone(),
-            },
-        ));
-    }
     for (i, _) in plan.actions.iter().enumerate() {
         out.push((
             format!("{}\u{1f}runbook-{i}", rec.arn),

@@ -74,12 +74,12 @@ impl AuditLog {
                         };
                     }
                     if !batch.is_empty() {
-                        if let Err(e) = store.append_audit(&batch) {
-                            for r in &batch {
+                        let records: Arc<[AuditRecord]> = batch.drain(..).collect();
+                        if let Err(e) = store.append_audit(records.clone()) {
+                            for r in records.iter() {
                                 tracing::error!(error = %e, record = %serde_json::json!(r), "audit record not stored");
                             }
                         }
-                        batch.clear();
                     }
                     for f in flushes.drain(..) {
                         let _ = f.send(());

@@ -69,9 +69,18 @@ impl OncallTx<'_> {
 }
 
 impl Store {
-    /// Appends records in one transaction (committed durably); returns their keys.
-    pub fn append_audit(&self, records: &[AuditRecord]) -> Result<Vec<String>, StoreError> {
-        self.oncall_write(|tx| records.iter().map(|r| tx.append_audit(r)).collect())
+    /// Appends records durably, sharing the commit of concurrent engagement/incident writers
+    /// (group commit); returns their keys.
+    pub fn append_audit(
+        &self,
+        records: std::sync::Arc<[AuditRecord]>,
+    ) -> Result<Vec<String>, StoreError> {
+        self.engage_write_grouped(move |tx| {
+            records
+                .iter()
+                .map(|r| tx.oncall().append_audit(r))
+                .collect()
+        })
     }
 
     /// The records a query selects, newest first (see [`AuditQuery`]).
@@ -207,12 +216,15 @@ mod tests {
         );
         let arn = "arn:aws:ssm-incidents::1:incident-record/p/abc";
         let keys = store
-            .append_audit(&[
-                record(100, Some(arn)),
-                record(100, Some("abc")),
-                record(200, None),
-                record(300, Some("alice")),
-            ])
+            .append_audit(
+                vec![
+                    record(100, Some(arn)),
+                    record(100, Some("abc")),
+                    record(200, None),
+                    record(300, Some("alice")),
+                ]
+                .into(),
+            )
             .unwrap();
         // Same nanosecond: a second sequence number, never an overwrite.
         assert_eq!(keys[0], "00000000100000000000-0000");
