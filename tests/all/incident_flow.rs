@@ -396,3 +396,53 @@ fn timeline_related_items_updates_and_bad_input() {
     srv.post(&format!("/v1/incidents/{id}/resolve"), json!({}));
     assert_eq!(del(&srv), 204);
 }
+
+#[test]
+fn a_contact_that_cannot_be_engaged_leaves_a_timeline_event_and_the_others_are_paged() {
+    let (_rt, log, cfg, books) = setup("");
+    let path = cfg.path().join("config.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("engagements: [sre]", "engagements: [sre, bob]")
+        + "---\nkind: Contact\nalias: bob\ntype: PERSONAL\nchannels: []\n";
+    std::fs::write(&path, text).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let srv = Server::start(data.path(), Some(cfg.path()), Some(books.path()));
+    // The plan was valid when applied; bob leaves afterwards.
+    let st = reqwest::blocking::Client::new()
+        .delete(format!("{}/v1/contacts/bob", srv.base))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(st, 204);
+    let (st, started) = srv.post("/v1/incidents", json!({"responsePlan": "db-outage"}));
+    assert_eq!(st, 201, "the incident opens anyway: {started}");
+    let id = started["incidentRecordArn"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let pages = wait_until("alice's page", || {
+        Some(received(&log, "/page")).filter(|p| !p.is_empty())
+    });
+    assert_eq!(pages.len(), 1);
+    let rec = incident_of(&srv, &id);
+    assert_eq!(rec["engagements"].as_array().unwrap().len(), 1, "{rec}");
+    let tl = srv.get(&format!(
+        "/v1/incidents/{id}/timeline?eventType=Follow-up%20failed"
+    ));
+    let events = tl["eventSummaries"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{tl}");
+    let event = srv.get(&format!(
+        "/v1/incidents/{id}/timeline/{}",
+        events[0]["eventId"].as_str().unwrap()
+    ))["event"]["eventData"]
+        .clone();
+    assert_eq!(event["action"], "engage-bob", "{event}");
+    assert!(
+        event["error"].as_str().unwrap().contains("bob"),
+        "the error names the contact: {event}"
+    );
+}

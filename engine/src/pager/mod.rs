@@ -111,30 +111,13 @@ impl Pager {
         &self.inner.policy
     }
 
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Pager) -> Result<T, PagerError> + Send + 'static,
-    ) -> Result<T, PagerError> {
-        let me = self.clone();
-        tokio::task::spawn_blocking(move || f(&me))
-            .await
-            .unwrap_or_else(|e| {
-                Err(PagerError::Store(StoreError::Io {
-                    op: "engagement task",
-                    message: e.to_string(),
-                }))
-            })
-    }
-
     /// StartEngagement; an idempotency token already used returns the first engagement.
     pub async fn start_engagement(&self, req: StartEngagement) -> Result<Engagement, PagerError> {
+        let me = self.clone();
         let (eng, after) = self
-            .blocking(move |p| {
-                let me = p.clone();
-                p.inner
-                    .store
-                    .engage_write_grouped(move |tx| me.start_in(tx, req.clone(), Timestamp::now()))
-            })
+            .inner
+            .store
+            .engage_write_grouped_async(move |tx| me.start_in(tx, req.clone(), Timestamp::now()))
             .await?;
         self.run_after_commit(after);
         Ok(eng)
@@ -192,14 +175,12 @@ impl Pager {
         id: String,
         f: impl Fn(&mut Machine<'_>) -> Result<T, PagerError> + Send + 'static,
     ) -> Result<T, PagerError> {
+        // Concurrent decisions (acks, stops, callbacks) share one commit.
+        let me = self.clone();
         let (value, sends) = self
-            .blocking(move |p| {
-                // Concurrent decisions (acks, stops, callbacks) share one commit.
-                let me = p.clone();
-                p.inner
-                    .store
-                    .engage_write_grouped(move |tx| me.apply(tx, &id, Timestamp::now(), &f))
-            })
+            .inner
+            .store
+            .engage_write_grouped_async(move |tx| me.apply(tx, &id, Timestamp::now(), &f))
             .await?;
         self.after_commit(sends);
         Ok(value)
@@ -589,14 +570,12 @@ impl Pager {
                 },
             };
             tracing::info!(key = %n.key, instance = %n.channel.instance, attempt = n.attempt, elapsed_ms = started.elapsed().as_millis() as u64, ok = matches!(outcome, SendOutcome::Sent { .. }), "notification sent");
+            // Outcomes of concurrent sends share one commit (group commit).
+            let recorder = me.clone();
             let result = me
-                .blocking(move |p| {
-                    // Outcomes of concurrent sends share one commit (group commit).
-                    let me = p.clone();
-                    p.inner
-                        .store
-                        .engage_write_grouped(move |tx| me.record(tx, &n, outcome.clone()))
-                })
+                .inner
+                .store
+                .engage_write_grouped_async(move |tx| recorder.record(tx, &n, outcome.clone()))
                 .await;
             match result {
                 Ok(sends) => me.after_commit(sends),

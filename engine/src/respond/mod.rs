@@ -143,81 +143,80 @@ impl Responder {
         &self,
         req: StartIncident,
     ) -> Result<(Outcome, IncidentRecord), RespondError> {
+        let r = self.clone();
         let (outcome, record, (pages, actions)) = self
-            .blocking(move |r| {
-                let r = r.clone();
-                r.clone().inner.store.engage_write_grouped(move |tx| {
-                    let req = req.clone();
-                    if let Some(key) = &req.replay_key
-                        && !tx.first_sight(key, Timestamp::now())?
-                    {
-                        return Err(RespondError::Conflict(format!(
-                            "message {key} was already processed (a replay); nothing was changed"
-                        )));
+            .inner
+            .store
+            .engage_write_grouped_async(move |tx| {
+                let req = req.clone();
+                if let Some(key) = &req.replay_key
+                    && !tx.first_sight(key, Timestamp::now())?
+                {
+                    return Err(RespondError::Conflict(format!(
+                        "message {key} was already processed (a replay); nothing was changed"
+                    )));
+                }
+                if let Some(token) = &req.client_token
+                    && let Some(arn) = tx.incident_by_token(token)?
+                    && let Some(rec) = tx.incident(&arn)?
+                {
+                    return Ok((Outcome::Existing, rec, Default::default()));
+                }
+                let plan = tx.response_plan(&req.response_plan)?.ok_or_else(|| {
+                    RespondError::NotFound {
+                        what: "response plan",
+                        name: req.response_plan.clone(),
                     }
-                    if let Some(token) = &req.client_token
-                        && let Some(arn) = tx.incident_by_token(token)?
-                        && let Some(rec) = tx.incident(&arn)?
-                    {
-                        return Ok((Outcome::Existing, rec, Default::default()));
-                    }
-                    let plan = tx.response_plan(&req.response_plan)?.ok_or_else(|| {
-                        RespondError::NotFound {
-                            what: "response plan",
-                            name: req.response_plan.clone(),
-                        }
-                    })?;
-                    let now = Timestamp::now();
-                    let dedupe = incident::dedupe_string(&plan, &req.trigger).unwrap_or_default();
-                    if let Some(arn) = tx.open_incident_by_dedupe(&dedupe)?
-                        && let Some(mut rec) = tx.incident(&arn)?
-                    {
-                        incident::check_related(&req.related_items)?;
-                        let events =
-                            incident::absorb(&mut rec, &req.trigger, req.related_items, now);
-                        tx.put_incident(&rec)?;
-                        for e in &events {
-                            tx.add_timeline(e)?;
-                        }
-                        if let Some(token) = &req.client_token {
-                            tx.put_incident_token(token, &rec.arn)?;
-                        }
-                        return Ok((Outcome::Deduplicated, rec, Default::default()));
-                    }
-                    let id = uuid::Uuid::now_v7().simple().to_string();
-                    let (rec, events) = incident::open(
-                        &plan,
-                        NewIncident {
-                            id,
-                            arn_prefix: r.inner.arn_prefix.clone(),
-                            title: req.title,
-                            impact: req.impact,
-                            related_items: req.related_items,
-                            trigger: req.trigger,
-                            created_by: req.created_by,
-                        },
-                        now,
-                    )?;
-                    let mut rec = rec;
+                })?;
+                let now = Timestamp::now();
+                let dedupe = incident::dedupe_string(&plan, &req.trigger).unwrap_or_default();
+                if let Some(arn) = tx.open_incident_by_dedupe(&dedupe)?
+                    && let Some(mut rec) = tx.incident(&arn)?
+                {
+                    incident::check_related(&req.related_items)?;
+                    let events = incident::absorb(&mut rec, &req.trigger, req.related_items, now);
+                    tx.put_incident(&rec)?;
                     for e in &events {
                         tx.add_timeline(e)?;
                     }
-                    // Pages are decided in the incident's own transaction: one commit, and
-                    // nothing leaves before the incident is on disk.
-                    let mut pages = Vec::new();
-                    for contact in &plan.engagements {
-                        pages.push(r.engage_in(tx, &mut rec, contact, now)?);
-                    }
-                    tx.put_incident(&rec)?;
                     if let Some(token) = &req.client_token {
                         tx.put_incident_token(token, &rec.arn)?;
                     }
-                    let actions = follow_ups(&plan, &rec);
-                    for (k, a) in &actions {
-                        tx.push_incident_action(k, a)?;
-                    }
-                    Ok((Outcome::Created, rec, (pages, actions)))
-                })
+                    return Ok((Outcome::Deduplicated, rec, Default::default()));
+                }
+                let id = uuid::Uuid::now_v7().simple().to_string();
+                let (rec, events) = incident::open(
+                    &plan,
+                    NewIncident {
+                        id,
+                        arn_prefix: r.inner.arn_prefix.clone(),
+                        title: req.title,
+                        impact: req.impact,
+                        related_items: req.related_items,
+                        trigger: req.trigger,
+                        created_by: req.created_by,
+                    },
+                    now,
+                )?;
+                let mut rec = rec;
+                for e in &events {
+                    tx.add_timeline(e)?;
+                }
+                // Pages are decided in the incident's own transaction: one commit, and
+                // nothing leaves before the incident is on disk.
+                let mut pages = Vec::new();
+                for contact in &plan.engagements {
+                    pages.push(r.engage_in(tx, &mut rec, contact, now)?);
+                }
+                tx.put_incident(&rec)?;
+                if let Some(token) = &req.client_token {
+                    tx.put_incident_token(token, &rec.arn)?;
+                }
+                let actions = follow_ups(&plan, &rec);
+                for (k, a) in &actions {
+                    tx.push_incident_action(k, a)?;
+                }
+                Ok((Outcome::Created, rec, (pages, actions)))
             })
             .await?;
         if outcome == Outcome::Created {
@@ -246,10 +245,11 @@ impl Responder {
         replay_key: Option<String>,
     ) -> Result<Option<IncidentRecord>, RespondError> {
         let plan = plan.to_owned();
+        let r = self.clone();
         let (rec, actions) = self
-            .blocking(move |r| {
-                let r = r.clone();
-                r.clone().inner.store.engage_write_grouped(move |tx| {
+            .inner
+            .store
+            .engage_write_grouped_async(move |tx| {
                     if let Some(key) = &replay_key
                         && !tx.first_sight(key, Timestamp::now())?
                     {
@@ -283,7 +283,6 @@ impl Responder {
                     }
                     Ok((Some(rec), actions))
                 })
-            })
             .await?;
         for (k, a) in actions {
             self.run(k, a);
@@ -411,13 +410,13 @@ impl Responder {
         f: impl Fn(&EngageTx<'_>, &mut IncidentRecord) -> Result<T, RespondError> + Send + 'static,
     ) -> Result<T, RespondError> {
         let arn = arn.to_owned();
-        self.blocking(move |r| {
-            r.inner.store.engage_write_grouped(move |tx| {
+        self.inner
+            .store
+            .engage_write_grouped_async(move |tx| {
                 let mut rec = load(tx, &arn)?;
                 f(tx, &mut rec)
             })
-        })
-        .await
+            .await
     }
 
     pub fn read<T>(
@@ -431,8 +430,9 @@ impl Responder {
     /// acknowledgement.
     pub async fn page_acknowledged(&self, arn: &str, at: Timestamp) -> Result<(), RespondError> {
         let arn = arn.to_owned();
-        self.blocking(move |r| {
-            r.inner.store.engage_write_grouped(move |tx| {
+        self.inner
+            .store
+            .engage_write_grouped_async(move |tx| {
                 let Some(mut rec) = tx.incident(&arn)? else {
                     return Ok(());
                 };
@@ -450,8 +450,7 @@ impl Responder {
                 }
                 Ok(())
             })
-        })
-        .await
+            .await
     }
 
     /// Starts the engagement of one of the plan's contacts in `tx` and notes it on the record
@@ -523,19 +522,19 @@ impl Responder {
                 let error = result.err().map(|e| e.to_string());
                 let incident = incident_of(&action).to_owned();
                 let r = me
-                    .blocking(move |r| {
-                        r.inner.store.engage_write_grouped(move |tx| {
-                            tx.take_incident_action(&k)?;
-                            if let Some(message) = &error {
-                                tx.add_timeline(&TimelineEntry::auto(
-                                    &incident,
-                                    Timestamp::now(),
-                                    "Follow-up failed",
-                                    json!({"action": k.split('\u{1f}').nth(1), "error": message}),
-                                ))?;
-                            }
-                            Ok::<_, RespondError>(())
-                        })
+                    .inner
+                    .store
+                    .engage_write_grouped_async(move |tx| {
+                        tx.take_incident_action(&k)?;
+                        if let Some(message) = &error {
+                            tx.add_timeline(&TimelineEntry::auto(
+                                &incident,
+                                Timestamp::now(),
+                                "Follow-up failed",
+                                json!({"action": k.split('\u{1f}').nth(1), "error": message}),
+                            ))?;
+                        }
+                        Ok::<_, RespondError>(())
                     })
                     .await;
                 if let Err(e) = r {

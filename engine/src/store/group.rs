@@ -1,12 +1,18 @@
 //! Group commit: concurrent writers of engagement/incident state share one transaction and one
-//! fsync. A caller queues its closure and takes the leader lock; the leader runs every queued
-//! closure in one write transaction and commits once. If any closure fails, that transaction is
-//! abandoned and each closure runs again alone (closures are `Fn`, so a re-run is the same
-//! decision), so one bad request never undoes or fails another. Nothing is acknowledged before
-//! the commit that holds it.
+//! fsync. Writes are queued to one writer thread, which runs every queued closure in one write
+//! transaction and commits once; while it commits, the next batch queues. If any closure fails,
+//! that transaction is abandoned and each closure runs again alone (closures are `Fn`, so a
+//! re-run is the same decision), so one bad request never undoes or fails another. Nothing is
+//! answered before the commit that holds it. Async callers await the answer without occupying a
+//! blocking thread; a dedicated thread instead of a leader lock means no convoy of waiting
+//! threads handing a lock to each other.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+
+use redb::Database;
+use tokio::sync::oneshot;
 
 use super::oncall::{Inner, OncallTx};
 use super::{EngageTx, Store, StoreError, io};
@@ -21,15 +27,50 @@ struct Entry {
 /// Most closures in one transaction.
 const MAX_BATCH: usize = 512;
 
-#[derive(Default)]
+/// The queue to the writer thread; dropping it ends the thread and waits for it.
 pub(super) struct GroupCommit {
-    queue: Mutex<Vec<Entry>>,
-    leader: Mutex<()>,
+    queue: Option<mpsc::Sender<Entry>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl GroupCommit {
+    pub(super) fn start(db: Arc<Database>) -> Result<GroupCommit, StoreError> {
+        let (queue, rx) = mpsc::channel::<Entry>();
+        let writer = std::thread::Builder::new()
+            .name("tocsin-store-writer".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(e) => batch.push(e),
+                            Err(_) => break,
+                        }
+                    }
+                    run_batch(&db, batch);
+                }
+            })
+            .map_err(|e| io("start the store writer thread")(e.to_string()))?;
+        Ok(GroupCommit {
+            queue: Some(queue),
+            writer: Some(writer),
+        })
+    }
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
 }
 
 impl Store {
     /// Like [`Store::engage_write`], but batched with concurrent callers into one transaction
-    /// (one fsync for many). `f` may run on another caller's thread, and may run twice.
+    /// (one fsync for many). `f` runs on the writer thread, and may run twice. Blocks: call it
+    /// from a blocking context (see [`Store::engage_write_grouped_async`]).
     pub fn engage_write_grouped<T, E>(
         &self,
         f: impl Fn(&EngageTx<'_>) -> Result<T, E> + Send + 'static,
@@ -38,7 +79,30 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let (send, recv) = mpsc::channel::<Result<T, E>>();
+        answer(self.submit(f).blocking_recv())
+    }
+
+    /// [`Store::engage_write_grouped`] for async callers: awaits the commit.
+    pub async fn engage_write_grouped_async<T, E>(
+        &self,
+        f: impl Fn(&EngageTx<'_>) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        answer(self.submit(f).await)
+    }
+
+    fn submit<T, E>(
+        &self,
+        f: impl Fn(&EngageTx<'_>) -> Result<T, E> + Send + 'static,
+    ) -> oneshot::Receiver<Result<T, E>>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (send, recv) = oneshot::channel::<Result<T, E>>();
         let slot: Arc<Mutex<Option<Result<T, E>>>> = Arc::default();
         let out = slot.clone();
         let entry = Entry {
@@ -61,70 +125,58 @@ impl Store {
                 let _ = send.send(r);
             }),
         };
-        self.group
-            .queue
-            .lock()
-            .expect("group queue poisoned")
-            .push(entry);
-        let leader = self.group.leader.lock().expect("group leader poisoned");
-        loop {
-            // A previous leader may already have committed our write.
-            if let Ok(r) = recv.try_recv() {
-                return r;
-            }
-            let batch: Vec<Entry> = {
-                let mut q = self.group.queue.lock().expect("group queue poisoned");
-                let n = q.len().min(MAX_BATCH);
-                q.drain(..n).collect()
-            };
-            if batch.is_empty() {
-                break;
-            }
-            self.run_batch(batch);
+        if let Some(q) = &self.group.queue {
+            // A send fails only when the writer is gone; the receiver then reports it.
+            let _ = q.send(entry);
         }
-        drop(leader);
-        recv.recv().unwrap_or_else(|_| {
-            Err(E::from(io("group commit")(
-                "the write was lost before it ran".into(),
-            )))
-        })
+        recv
     }
+}
 
-    /// Runs entries in one transaction: `Ok(outcome)` when all succeeded (committed or not),
-    /// `Err(())` when one failed (the transaction was abandoned).
-    fn try_together(&self, entries: &[Entry]) -> Result<Option<String>, ()> {
-        let tx = match self.db.begin_write() {
-            Ok(tx) => tx,
-            Err(e) => return Ok(Some(e.to_string())),
+fn answer<T, E: From<StoreError>>(
+    r: Result<Result<T, E>, oneshot::error::RecvError>,
+) -> Result<T, E> {
+    r.unwrap_or_else(|_| {
+        Err(E::from(io("group commit")(
+            "the store writer thread is gone; the write did not run".into(),
+        )))
+    })
+}
+
+/// Runs entries in one transaction: `Ok(outcome)` when all succeeded (committed or not),
+/// `Err(())` when one failed (the transaction was abandoned).
+fn try_together(db: &Database, entries: &[Entry]) -> Result<Option<String>, ()> {
+    let tx = match db.begin_write() {
+        Ok(tx) => tx,
+        Err(e) => return Ok(Some(e.to_string())),
+    };
+    for e in entries {
+        let view = EngageTx {
+            tx: OncallTx {
+                inner: Inner::Write(&tx),
+            },
         };
-        for e in entries {
-            let view = EngageTx {
-                tx: OncallTx {
-                    inner: Inner::Write(&tx),
-                },
-            };
-            let ok = catch_unwind(AssertUnwindSafe(|| (e.run)(&view))).unwrap_or(false);
-            if !ok {
-                let _ = tx.abort();
-                return Err(());
+        let ok = catch_unwind(AssertUnwindSafe(|| (e.run)(&view))).unwrap_or(false);
+        if !ok {
+            let _ = tx.abort();
+            return Err(());
+        }
+    }
+    Ok(tx.commit().err().map(|e| e.to_string()))
+}
+
+fn run_batch(db: &Database, batch: Vec<Entry>) {
+    match try_together(db, &batch) {
+        Ok(outcome) => {
+            for e in batch {
+                (e.finish)(outcome.clone());
             }
         }
-        Ok(tx.commit().err().map(|e| e.to_string()))
-    }
-
-    fn run_batch(&self, batch: Vec<Entry>) {
-        match self.try_together(&batch) {
-            Ok(outcome) => {
-                for e in batch {
-                    (e.finish)(outcome.clone());
-                }
-            }
-            Err(()) => {
-                // Someone failed: everyone runs alone, so each gets its own outcome.
-                for e in batch {
-                    let outcome = self.try_together(std::slice::from_ref(&e)).unwrap_or(None);
-                    (e.finish)(outcome);
-                }
+        Err(()) => {
+            // Someone failed: everyone runs alone, so each gets its own outcome.
+            for e in batch {
+                let outcome = try_together(db, std::slice::from_ref(&e)).unwrap_or(None);
+                (e.finish)(outcome);
             }
         }
     }

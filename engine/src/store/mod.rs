@@ -2,6 +2,7 @@
 //! sees redb types; knows nothing of HTTP or plugins.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, TableDefinition};
 
@@ -40,7 +41,7 @@ fn io(op: &'static str) -> impl Fn(String) -> StoreError {
 }
 
 pub struct Store {
-    db: Database,
+    db: Arc<Database>,
     path: PathBuf,
     /// Runbook documents shared by stored executions, by content hash.
     exec_docs: executions::DocCache,
@@ -76,11 +77,12 @@ impl Store {
                 path: path.to_owned(),
                 message: e.to_string(),
             })?;
+        let db = Arc::new(db);
         let store = Store {
+            group: group::GroupCommit::start(db.clone())?,
             db,
             path: path.to_owned(),
             exec_docs: executions::DocCache::default(),
-            group: group::GroupCommit::default(),
         };
         let found = store.schema_version()?;
         match found {
