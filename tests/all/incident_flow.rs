@@ -446,3 +446,88 @@ fn a_contact_that_cannot_be_engaged_leaves_a_timeline_event_and_the_others_are_p
         "the error names the contact: {event}"
     );
 }
+
+#[test]
+fn response_plans_are_created_replaced_and_deleted_through_the_api() {
+    let (_rt, log, cfg, books) = setup("");
+    let data = tempfile::tempdir().unwrap();
+    let srv = Server::start(data.path(), Some(cfg.path()), Some(books.path()));
+    let http = reqwest::blocking::Client::new();
+    let put = |name: &str, body: Value| -> (u16, Value) {
+        let r = http
+            .put(format!("{}/v1/response-plans/{name}", srv.base))
+            .json(&body)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+    };
+    let plan = |impact: u8| json!({"name": "api-plan", "incidentTemplate": {"title": "From the API", "impact": impact}, "engagements": ["alice"]});
+    // Bad input names the field and writes nothing.
+    for (body, field) in [
+        (
+            json!({"name": "other", "incidentTemplate": {"title": "t", "impact": 2}}),
+            "name",
+        ),
+        (plan(9), "incidentTemplate.impact"),
+        (
+            json!({"name": "api-plan", "incidentTemplate": {"title": "t", "impact": 2}, "engagements": ["ghost"]}),
+            "engagements[0]",
+        ),
+        (
+            json!({"name": "api-plan", "incidentTemplate": {"title": "t", "impact": 2}, "chatChannel": {"plugin": "nope"}}),
+            "chatChannel.plugin",
+        ),
+        (
+            json!({"name": "api-plan", "incidentTemplate": {"title": "t", "impact": 2}, "colour": "red"}),
+            "colour",
+        ),
+    ] {
+        let (st, err) = put("api-plan", body);
+        assert_eq!(st, 400, "{err}");
+        assert!(err.to_string().contains(field), "{field}: {err}");
+    }
+    let r = http
+        .get(format!("{}/v1/response-plans/api-plan", srv.base))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404, "a refused plan is not stored");
+    // Created, then replaced.
+    let (st, created) = put("api-plan", plan(2));
+    assert_eq!(st, 201, "{created}");
+    let (st, replaced) = put("api-plan", plan(1));
+    assert_eq!(st, 200, "{replaced}");
+    assert_eq!(
+        srv.get("/v1/response-plans/api-plan")["responsePlan"]["incidentTemplate"]["impact"],
+        1
+    );
+    // The plan opens incidents and pages its engagements.
+    let (st, started) = srv.post("/v1/incidents", json!({"responsePlan": "api-plan"}));
+    assert_eq!(st, 201, "{started}");
+    let pages = wait_until("alice's page", || {
+        Some(received(&log, "/page")).filter(|p| !p.is_empty())
+    });
+    assert!(
+        pages[0].to_string().contains("From the API"),
+        "{}",
+        pages[0]
+    );
+    // Deleted: new triggers are refused, the incident stays.
+    let del = |name: &str| {
+        http.delete(format!("{}/v1/response-plans/{name}", srv.base))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(del("api-plan"), 204);
+    assert_eq!(del("api-plan"), 404);
+    let (st, _) = srv.post("/v1/incidents", json!({"responsePlan": "api-plan"}));
+    assert_eq!(st, 404);
+    let id = started["incidentRecordArn"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    assert_eq!(incident_of(&srv, id)["responsePlan"], "api-plan");
+}

@@ -418,25 +418,36 @@ impl Pager {
     }
 
     /// Fire due timers, each exactly once (taken from the table in the transaction that applies
-    /// it), several per transaction so a burst costs one fsync.
+    /// it), several per transaction so a burst costs one fsync; through the group commit.
     fn fire_batch(&self, ids: &[String]) -> Result<(), PagerError> {
-        let now = Timestamp::now();
-        let sends = self.inner.store.engage_write(|tx| {
-            let mut sends = Vec::new();
-            for id in ids {
-                sends.extend(self.fire(tx, id, now)?);
+        let (me, ids) = (self.clone(), ids.to_vec());
+        let (sends, lateness) = self.inner.store.engage_write_grouped(move |tx| {
+            let now = Timestamp::now();
+            let (mut sends, mut lateness) = (Vec::new(), Vec::new());
+            for id in &ids {
+                sends.extend(me.fire(tx, id, now, &mut lateness)?);
             }
-            Ok::<_, PagerError>(sends)
+            Ok::<_, PagerError>((sends, lateness))
         })?;
+        // Recorded once committed: a grouped closure may run twice.
+        for d in lateness {
+            scheduler::record_lateness(d);
+        }
         self.after_commit(sends);
         Ok(())
     }
 
-    fn fire(&self, tx: &EngageTx<'_>, id: &str, now: Timestamp) -> Result<Vec<Sent>, PagerError> {
+    fn fire(
+        &self,
+        tx: &EngageTx<'_>,
+        id: &str,
+        now: Timestamp,
+        lateness: &mut Vec<SignedDuration>,
+    ) -> Result<Vec<Sent>, PagerError> {
         let Some(timer) = tx.take_timer(id)? else {
             return Ok(Vec::new());
         };
-        scheduler::record_lateness(now.duration_since(timer.due));
+        lateness.push(now.duration_since(timer.due));
         let eng = match &timer.kind {
             TimerKind::Flush { method } => return self.flush(tx, method, now),
             TimerKind::Stage { engagement, .. } => engagement.clone(),

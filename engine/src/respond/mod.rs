@@ -123,21 +123,6 @@ impl Responder {
         &self.inner.store
     }
 
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Responder) -> Result<T, RespondError> + Send + 'static,
-    ) -> Result<T, RespondError> {
-        let me = self.clone();
-        tokio::task::spawn_blocking(move || f(&me))
-            .await
-            .unwrap_or_else(|e| {
-                Err(RespondError::Store(StoreError::Io {
-                    op: "incident task",
-                    message: e.to_string(),
-                }))
-            })
-    }
-
     /// StartIncident / an alert: create, deduplicate, or return the client token's incident.
     pub async fn start_incident(
         &self,
@@ -284,12 +269,19 @@ impl Responder {
                     Ok((Some(rec), actions))
                 })
             .await?;
+        if let Some(rec) = &rec
+            && !actions.is_empty()
+        {
+            count_resolved(rec);
+        }
         for (k, a) in actions {
             self.run(k, a);
         }
         Ok(rec)
     }
 
+    /// Resolves `rec` in `tx` (the caller checked it is open): timeline, and the follow-ups
+    /// (stop engagements, chat, integrations), returned to run after the commit.
     fn resolve_in(
         &self,
         tx: &EngageTx<'_>,
@@ -299,14 +291,6 @@ impl Responder {
         now: Timestamp,
     ) -> Result<Vec<(String, IncidentAction)>, RespondError> {
         let events = incident::resolve(rec, by, now);
-        if !events.is_empty() {
-            crate::metrics::incident_resolved(
-                &rec.response_plan,
-                rec.impact,
-                &rec.incident_record_source.source,
-                now.duration_since(rec.creation_time).as_secs_f64(),
-            );
-        }
         tx.put_incident(rec)?;
         for e in &events {
             tx.add_timeline(e)?;
@@ -351,60 +335,49 @@ impl Responder {
         by: String,
     ) -> Result<IncidentRecord, RespondError> {
         let arn = arn.to_owned();
+        let r = self.clone();
         let (rec, actions) = self
-            .blocking(move |r| {
-                r.inner.store.engage_write(|tx| {
-                    let mut rec = load(tx, &arn)?;
-                    let now = Timestamp::now();
-                    let resolving =
-                        u.status == Some(incident::IncidentStatus::Resolved) && rec.is_open();
-                    if resolving {
-                        let plan = tx.response_plan(&rec.response_plan)?;
-                        let rest = IncidentUpdate {
-                            status: None,
-                            ..u.clone()
-                        };
-                        let events = incident::update(&mut rec, &rest, &by, now)?;
-                        for e in &events {
-                            tx.add_timeline(e)?;
-                        }
-                        let plan = plan.unwrap_or_else(|| placeholder_plan(&rec));
-                        let actions = r.resolve_in(tx, &plan, &mut rec, &by, now)?;
-                        return Ok((rec, actions));
-                    }
-                    let events = incident::update(&mut rec, &u, &by, now)?;
-                    tx.put_incident(&rec)?;
+            .inner
+            .store
+            .engage_write_grouped_async(move |tx| {
+                let mut rec = load(tx, &arn)?;
+                let now = Timestamp::now();
+                let resolving =
+                    u.status == Some(incident::IncidentStatus::Resolved) && rec.is_open();
+                if resolving {
+                    let plan = tx.response_plan(&rec.response_plan)?;
+                    let rest = IncidentUpdate {
+                        status: None,
+                        ..u.clone()
+                    };
+                    let events = incident::update(&mut rec, &rest, &by, now)?;
                     for e in &events {
                         tx.add_timeline(e)?;
                     }
-                    Ok((rec, Vec::new()))
-                })
+                    let plan = plan.unwrap_or_else(|| placeholder_plan(&rec));
+                    let actions = r.resolve_in(tx, &plan, &mut rec, &by, now)?;
+                    return Ok((rec, actions));
+                }
+                let events = incident::update(&mut rec, &u, &by, now)?;
+                tx.put_incident(&rec)?;
+                for e in &events {
+                    tx.add_timeline(e)?;
+                }
+                Ok::<_, RespondError>((rec, Vec::new()))
             })
             .await?;
+        if !actions.is_empty() {
+            count_resolved(&rec);
+        }
         for (k, a) in actions {
             self.run(k, a);
         }
         Ok(rec)
     }
 
-    /// Runs `f` on a stored record in one transaction (related items, timeline edits, delete).
+    /// Runs `f` on a stored record in one transaction (related items, timeline edits, delete),
+    /// through the group commit: `f` may run twice.
     pub async fn with_record<T: Send + 'static>(
-        &self,
-        arn: &str,
-        f: impl FnOnce(&EngageTx<'_>, &mut IncidentRecord) -> Result<T, RespondError> + Send + 'static,
-    ) -> Result<T, RespondError> {
-        let arn = arn.to_owned();
-        self.blocking(move |r| {
-            r.inner.store.engage_write(|tx| {
-                let mut rec = load(tx, &arn)?;
-                f(tx, &mut rec)
-            })
-        })
-        .await
-    }
-
-    /// [`Responder::with_record`] through the group commit (`f` may run twice).
-    async fn with_record_grouped<T: Send + 'static>(
         &self,
         arn: &str,
         f: impl Fn(&EngageTx<'_>, &mut IncidentRecord) -> Result<T, RespondError> + Send + 'static,
@@ -419,6 +392,14 @@ impl Responder {
             .await
     }
 
+    /// Runs `f` in one write transaction through the group commit (`f` may run twice).
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl Fn(&EngageTx<'_>) -> Result<T, RespondError> + Send + 'static,
+    ) -> Result<T, RespondError> {
+        self.inner.store.engage_write_grouped_async(f).await
+    }
+
     pub fn read<T>(
         &self,
         f: impl FnOnce(&EngageTx<'_>) -> Result<T, RespondError>,
@@ -430,27 +411,33 @@ impl Responder {
     /// acknowledgement.
     pub async fn page_acknowledged(&self, arn: &str, at: Timestamp) -> Result<(), RespondError> {
         let arn = arn.to_owned();
-        self.inner
+        let first = self
+            .inner
             .store
             .engage_write_grouped_async(move |tx| {
                 let Some(mut rec) = tx.incident(&arn)? else {
-                    return Ok(());
+                    return Ok::<_, RespondError>(None);
                 };
-                if rec.first_acknowledged_time.is_none() {
-                    rec.first_acknowledged_time = Some(at);
-                    tx.put_incident(&rec)?;
-                    let secs = at.duration_since(rec.creation_time).as_secs_f64();
-                    tracing::info!(incident = %arn, seconds = secs, "first acknowledgement");
-                    crate::metrics::first_acknowledgement(
-                        &rec.response_plan,
-                        rec.impact,
-                        &rec.incident_record_source.source,
-                        secs,
-                    );
+                if rec.first_acknowledged_time.is_some() {
+                    return Ok(None);
                 }
-                Ok(())
+                rec.first_acknowledged_time = Some(at);
+                tx.put_incident(&rec)?;
+                Ok(Some(rec))
             })
-            .await
+            .await?;
+        // Counted after the commit: a grouped closure may run twice.
+        if let Some(rec) = first {
+            let secs = at.duration_since(rec.creation_time).as_secs_f64();
+            tracing::info!(incident = %rec.arn, seconds = secs, "first acknowledgement");
+            crate::metrics::first_acknowledgement(
+                &rec.response_plan,
+                rec.impact,
+                &rec.incident_record_source.source,
+                secs,
+            );
+        }
+        Ok(())
     }
 
     /// Starts the engagement of one of the plan's contacts in `tx` and notes it on the record
@@ -525,8 +512,9 @@ impl Responder {
                     .inner
                     .store
                     .engage_write_grouped_async(move |tx| {
-                        tx.take_incident_action(&k)?;
-                        if let Some(message) = &error {
+                        let pending = tx.take_incident_action(&k)?;
+                        // Not pending any more: the incident was deleted meanwhile.
+                        if let Some(message) = error.as_ref().filter(|_| pending) {
                             tx.add_timeline(&TimelineEntry::auto(
                                 &incident,
                                 Timestamp::now(),
@@ -551,7 +539,7 @@ impl Responder {
                 // transaction); idempotent by the engagement's token.
                 let (contact, me) = (contact.clone(), self.clone());
                 let after = self
-                    .with_record_grouped(incident, move |tx, rec| {
+                    .with_record(incident, move |tx, rec| {
                         let after = me.engage_in(tx, rec, &contact, Timestamp::now())?;
                         tx.put_incident(rec)?;
                         Ok(after)
@@ -699,6 +687,17 @@ impl Responder {
             }
         }
     }
+}
+
+/// The resolve counter and the time-to-resolve histogram, once the resolve is on disk.
+fn count_resolved(rec: &IncidentRecord) {
+    let at = rec.resolved_time.unwrap_or(rec.last_modified_time);
+    crate::metrics::incident_resolved(
+        &rec.response_plan,
+        rec.impact,
+        &rec.incident_record_source.source,
+        at.duration_since(rec.creation_time).as_secs_f64(),
+    );
 }
 
 fn exec_error(e: &ExecError) -> String {

@@ -19,8 +19,9 @@ use super::oncall::{ApiResult, OncallApiError, body};
 use crate::engage::TimelineEntry;
 use crate::incident::{
     self, Filter, IncidentRecord, IncidentStatus, IncidentUpdate, ItemIdentifier, RelatedItem,
-    TriggerInfo,
+    ResponsePlan, TriggerInfo,
 };
+use crate::oncall::OncallError;
 use crate::respond::{RespondError, StartIncident};
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -41,7 +42,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(related_items).post(update_related_items),
         )
         .route("/v1/response-plans", get(list_plans))
-        .route("/v1/response-plans/{name}", get(get_plan))
+        .route(
+            "/v1/response-plans/{name}",
+            get(get_plan).put(put_plan).delete(delete_plan),
+        )
 }
 
 impl From<RespondError> for OncallApiError {
@@ -513,12 +517,12 @@ async fn update_event(
         .responder
         .with_record(&rec.arn, move |tx, r| {
             let mut e = custom_event(tx, &r.arn, &event)?;
-            e.event_type = b.event_type;
-            e.event_data = b.event_data;
+            e.event_type = b.event_type.clone();
+            e.event_data = b.event_data.clone();
             if let Some(t) = b.event_time {
                 e.event_time = t;
             }
-            e.event_references = b.event_references;
+            e.event_references = b.event_references.clone();
             e.event_updated_time = Some(Timestamp::now());
             tx.put_timeline_event(&e)?;
             Ok(e)
@@ -609,7 +613,7 @@ async fn update_related_items(
         .responder
         .with_record(&rec.arn, move |tx, r| {
             let now = Timestamp::now();
-            if let Some(item) = u.item_to_add {
+            if let Some(item) = u.item_to_add.clone() {
                 if !r
                     .related_items
                     .iter()
@@ -629,9 +633,9 @@ async fn update_related_items(
                     ))?;
                     r.related_items.push(item);
                 }
-            } else if let Some(ident) = u.item_to_remove {
+            } else if let Some(ident) = &u.item_to_remove {
                 let before = r.related_items.len();
-                r.related_items.retain(|x| x.identifier != ident);
+                r.related_items.retain(|x| x.identifier != *ident);
                 if before == r.related_items.len() {
                     return Err(RespondError::NotFound {
                         what: "related item",
@@ -671,4 +675,93 @@ async fn get_plan(State(state): State<Arc<AppState>>, Path(name): Path<String>) 
             list: "/v1/response-plans",
         })?;
     Ok(ok(StatusCode::OK, json!({ "responsePlan": plan })))
+}
+
+/// CreateResponsePlan / UpdateResponsePlan: the body is the plan (the YAML document's fields,
+/// without `kind`; `name` equal to the path's), checked like `kind: ResponsePlan` in a config
+/// file, plus the plugin instances it names. 201 when created, 200 when replaced.
+async fn put_plan(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    bytes: Bytes,
+) -> ApiResult {
+    let plan: ResponsePlan = body(&bytes)?;
+    if plan.name != name {
+        return Err(OncallApiError::invalid(
+            "name",
+            format!(
+                "{:?} differs from the path's {name:?}: rename by deleting and creating",
+                plan.name
+            ),
+        ));
+    }
+    incident::validate_plan(&plan).map_err(OncallApiError::Invalid)?;
+    let instances = state.plugins.instance_names();
+    let named = plan
+        .chat_channel
+        .as_ref()
+        .and_then(|c| c.plugin.clone())
+        .map(|p| ("chatChannel.plugin".to_owned(), p))
+        .into_iter()
+        .chain(plan.integrations.iter().enumerate().filter_map(|(i, g)| {
+            g.pager_duty_configuration.plugin.clone().map(|p| {
+                (
+                    format!("integrations[{i}].pagerDutyConfiguration.plugin"),
+                    p,
+                )
+            })
+        }));
+    for (field, instance) in named {
+        if !instances.contains(&instance) {
+            return Err(OncallApiError::invalid(
+                &field,
+                format!("no plugin instance {instance:?}: declare it with a kind: Plugin document"),
+            ));
+        }
+    }
+    let created = state
+        .responder
+        .write(move |tx| {
+            for (i, e) in plan.engagements.iter().enumerate() {
+                let alias = e.rsplit('/').next().unwrap_or(e);
+                let on = tx.oncall();
+                if on.contact(alias)?.is_none()
+                    && on.plan(alias)?.is_none()
+                    && on.schedule(alias)?.is_none()
+                {
+                    return Err(RespondError::Invalid(OncallError::one(
+                        format!("engagements[{i}]"),
+                        format!("no contact, escalation plan or schedule {alias:?}"),
+                    )));
+                }
+            }
+            let created = tx.response_plan(&plan.name)?.is_none();
+            tx.put_response_plan(&plan)?;
+            Ok((created, plan.clone()))
+        })
+        .await?;
+    let (created, plan) = created;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(ok(status, json!({ "responsePlan": plan })))
+}
+
+/// DeleteResponsePlan. Incidents opened from it keep their records and resolve without it.
+async fn delete_plan(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult {
+    let gone = name.clone();
+    let deleted = state
+        .responder
+        .write(move |tx| Ok(tx.delete_response_plan(&gone)?))
+        .await?;
+    if !deleted {
+        return Err(OncallApiError::NotFound {
+            what: "response plan",
+            name,
+            list: "/v1/response-plans",
+        });
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

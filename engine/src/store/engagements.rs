@@ -173,6 +173,12 @@ impl<'a> EngageTx<'a> {
         self.tx.remove(TIMELINE, &format!("{incident}\u{1f}{id}"))
     }
 
+    /// Removes an incident's whole timeline; returns how many events it held.
+    pub fn delete_timeline(&self, incident: &str) -> Result<usize, StoreError> {
+        self.tx
+            .remove_prefix(TIMELINE, &format!("{incident}\u{1f}"))
+    }
+
     pub fn timeline(&self, incident: &str) -> Result<Vec<TimelineEntry>, StoreError> {
         Ok(self
             .tx

@@ -93,11 +93,16 @@ impl EngageTx<'_> {
         self.tx.put(RECORDS, &r.arn, r)
     }
 
+    /// Deletes the record with its timeline and its unfinished follow-ups (engagements stay:
+    /// they are contacts' history).
     pub fn delete_incident(&self, r: &IncidentRecord) -> Result<bool, StoreError> {
         let holder: Option<String> = self.tx.get(OPEN_DEDUPE, &r.dedupe_string)?;
         if holder.as_deref() == Some(r.arn.as_str()) {
             self.tx.remove(OPEN_DEDUPE, &r.dedupe_string)?;
         }
+        self.delete_timeline(&r.arn)?;
+        self.tx
+            .remove_prefix(ACTIONS, &format!("{}\u{1f}", r.arn))?;
         self.tx.remove(RECORDS, &r.arn)
     }
 
@@ -136,5 +141,80 @@ impl EngageTx<'_> {
 
     pub fn incident_actions(&self) -> Result<Vec<(String, IncidentAction)>, StoreError> {
         self.tx.scan(ACTIONS, "")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+    use serde_json::json;
+
+    use super::IncidentAction;
+    use crate::incident::{self, NewIncident, ResponsePlan, TriggerInfo};
+    use crate::store::{Store, StoreError};
+
+    fn open(id: &str) -> (incident::IncidentRecord, Vec<crate::engage::TimelineEntry>) {
+        let plan: ResponsePlan = serde_json::from_value(json!({
+            "name": "p", "incidentTemplate": {"title": "T", "impact": 2}
+        }))
+        .unwrap();
+        let trigger = TriggerInfo {
+            source: "api".into(),
+            timestamp: Timestamp::UNIX_EPOCH,
+            trigger_arn: None,
+            raw_data: json!({"n": id}),
+            identity: Some(id.into()),
+        };
+        let new = NewIncident {
+            id: id.into(),
+            arn_prefix: "arn:aws:ssm-incidents::1".into(),
+            title: None,
+            impact: None,
+            related_items: Vec::new(),
+            trigger,
+            created_by: "test".into(),
+        };
+        incident::open(&plan, new, Timestamp::UNIX_EPOCH).unwrap()
+    }
+
+    #[test]
+    fn deleting_an_incident_takes_its_timeline_and_follow_ups_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.redb")).unwrap();
+        let (a, a_events) = open("a");
+        let (b, b_events) = open("b");
+        store
+            .engage_write(|tx| {
+                for (rec, events) in [(&a, &a_events), (&b, &b_events)] {
+                    tx.put_incident(rec)?;
+                    for e in events {
+                        tx.add_timeline(e)?;
+                    }
+                    let action = IncidentAction::StopEngagements {
+                        incident: rec.arn.clone(),
+                    };
+                    tx.push_incident_action(&format!("{}\u{1f}stop", rec.arn), &action)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        assert!(
+            !store
+                .engage_read(|tx| tx.timeline(&a.arn))
+                .unwrap()
+                .is_empty()
+        );
+        store.engage_write(|tx| tx.delete_incident(&a)).unwrap();
+        store
+            .engage_read(|tx| {
+                assert!(tx.incident(&a.arn)?.is_none());
+                assert!(tx.timeline(&a.arn)?.is_empty());
+                assert_eq!(tx.timeline(&b.arn)?.len(), b_events.len());
+                let pending: Vec<String> =
+                    tx.incident_actions()?.into_iter().map(|(k, _)| k).collect();
+                assert_eq!(pending, vec![format!("{}\u{1f}stop", b.arn)]);
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
     }
 }

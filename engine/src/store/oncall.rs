@@ -160,6 +160,30 @@ impl OncallTx<'_> {
         Ok(())
     }
 
+    /// Removes every row whose key starts with `prefix`; returns how many.
+    pub(super) fn remove_prefix(&self, def: Def, prefix: &str) -> Result<usize, StoreError> {
+        let mut t = self
+            .writer()?
+            .open_table(def)
+            .map_err(|e| io("open on-call table")(e.to_string()))?;
+        let mut keys = Vec::new();
+        for row in t
+            .range(prefix..)
+            .map_err(|e| io("scan on-call table")(e.to_string()))?
+        {
+            let (k, _) = row.map_err(|e| io("scan on-call table")(e.to_string()))?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
+            keys.push(k.value().to_owned());
+        }
+        for k in &keys {
+            t.remove(k.as_str())
+                .map_err(|e| io("delete on-call row")(e.to_string()))?;
+        }
+        Ok(keys.len())
+    }
+
     pub(super) fn remove(&self, def: Def, key: &str) -> Result<bool, StoreError> {
         let mut t = self
             .writer()?
