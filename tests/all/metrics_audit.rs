@@ -422,3 +422,54 @@ print(json.dumps(out))
         "{families:#}"
     );
 }
+
+#[test]
+fn every_answered_call_is_audited_on_disk_even_after_kill_9() {
+    let cfg = tempfile::tempdir().unwrap();
+    std::fs::write(cfg.path().join("config.yaml"), CONFIG).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut srv = Server::start(data.path(), Some(cfg.path()), None);
+    // Concurrent calls, then kill -9 the moment the last answer is in.
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|i| {
+                let srv = &srv;
+                s.spawn(move || {
+                    (0..5)
+                        .map(|j| {
+                            let a = send(
+                                srv,
+                                "POST",
+                                "/v1/incidents",
+                                &[("x-tocsin-actor", "kill-test")],
+                                Some(json!({"responsePlan": "web-down",
+                                    "clientToken": format!("t-{i}-{j}")})),
+                            );
+                            assert_eq!(a.status, 201, "{}", a.body);
+                            a.request_id
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    srv.kill9();
+    let srv = Server::start(data.path(), Some(cfg.path()), None);
+    let page = audit(&srv, "?limit=100");
+    let audited: Vec<&str> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["requestId"].as_str())
+        .collect();
+    for id in &ids {
+        assert!(
+            audited.contains(&id.as_str()),
+            "request {id} answered 201 but not audited"
+        );
+    }
+}

@@ -7,33 +7,25 @@
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::Subcommand;
-use jiff::{Timestamp, Unit};
+use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use super::OutputFormat;
+use super::http::{ServerApi, ServerResource, print_json, s, seg, ts, when, with_query};
 
-/// The running server the command talks to, and how it prints.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ServerArgs {
-    /// The running engine's URL (engagements live in `tocsin serve`).
-    #[arg(long, env = "TOCSIN_SERVER", default_value = "http://127.0.0.1:7600")]
-    pub server: String,
-    /// Print the server's JSON answer instead of text (same as `--format json`).
-    #[arg(long)]
-    pub json: bool,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+/// What `tocsin engagement` and `tocsin page` work on: engagements run inside `tocsin serve`.
+#[derive(Debug, Clone)]
+pub struct Engagements;
+
+impl ServerResource for Engagements {
+    const SERVER_HELP: &'static str =
+        "The running engine's URL (engagements live in `tocsin serve`)";
+    const WHY_A_SERVER: &'static str = "engagements run inside the server";
 }
 
-impl ServerArgs {
-    fn json(&self) -> bool {
-        self.json || self.format == OutputFormat::Json
-    }
-}
+type ServerArgs = super::http::ServerArgs<Engagements>;
 
 #[derive(Debug, Subcommand)]
 pub enum EngagementCommand {
@@ -148,123 +140,14 @@ impl AcceptKind {
     }
 }
 
-/// An HTTP client bound to a server that answered `/healthz`.
-struct Api {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    async fn connect(args: &ServerArgs) -> anyhow::Result<Api> {
-        let base = args.server.trim_end_matches('/').to_owned();
-        match super::probe_server(&base, false, Duration::from_secs(30)).await? {
-            Some((client, base)) => Ok(Api { client, base }),
-            None => bail!(
-                "no tocsin server answers at {base}: engagements run inside the server, so start one with `tocsin serve` (or pass --server URL / set TOCSIN_SERVER to the one that runs)"
-            ),
-        }
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.base);
-        let mut req = self.client.request(method.clone(), &url);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req
-            .send()
-            .await
-            .with_context(|| format!("calling {method} {url}"))?;
-        let status = resp.status();
-        let text = resp
-            .text()
-            .await
-            .with_context(|| format!("reading the answer of {method} {url}"))?;
-        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(v);
-        }
-        Err(anyhow::anyhow!(refusal(status, &v, &text)))
-    }
-
-    async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    /// The receipts of a page, oldest first.
-    async fn receipts(&self, page: &str) -> anyhow::Result<Vec<Value>> {
-        let v = self
-            .get(&format!("/v1/pages/{}/receipts", seg(page)))
-            .await?;
-        let mut r = v["receipts"].as_array().cloned().unwrap_or_default();
-        r.sort_by_key(|x| ts(&x["receiptTime"]));
-        Ok(r)
-    }
-}
-
-/// A refusal as lines: status and kind, the message, then every `field`: rule.
-pub fn refusal(status: reqwest::StatusCode, v: &Value, text: &str) -> String {
-    let kind = v["error"]
-        .as_str()
-        .map(|k| format!(" {k}"))
-        .unwrap_or_default();
-    let message = match v["message"].as_str() {
-        Some(m) => m.to_owned(),
-        None if text.trim().is_empty() => {
-            status.canonical_reason().unwrap_or("no message").to_owned()
-        }
-        None => text.trim().chars().take(500).collect(),
-    };
-    let mut out = format!("the server refused ({}{kind}): {message}", status.as_u16());
-    let errors: Vec<(&str, &str)> = v["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap_or("?"),
-                e["rule"].as_str().unwrap_or("?"),
-            )
-        })
-        .collect();
-    // A single error the message already spells out is not repeated.
-    if let [(field, rule)] = errors.as_slice()
-        && message == format!("{field}: {rule}")
-    {
-        let _ = write!(out, " (field `{field}`)");
-        return out;
-    }
-    for (field, rule) in errors {
-        let _ = write!(out, "\n  `{field}`: {rule}");
-    }
-    out
-}
-
-/// A path segment, percent-encoded (aliases and ids are plain, but typed text may not be).
-fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
-fn print_json(v: &Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
+/// The receipts of a page, oldest first.
+async fn receipts(api: &ServerApi, page: &str) -> anyhow::Result<Vec<Value>> {
+    let v = api
+        .get(&format!("/v1/pages/{}/receipts", seg(page)))
+        .await?;
+    let mut r = v["receipts"].as_array().cloned().unwrap_or_default();
+    r.sort_by_key(|x| ts(&x["receiptTime"]));
+    Ok(r)
 }
 
 pub async fn run_engagement(cmd: EngagementCommand) -> anyhow::Result<ExitCode> {
@@ -280,7 +163,7 @@ pub async fn run_engagement(cmd: EngagementCommand) -> anyhow::Result<ExitCode> 
             idempotency_token,
             server,
         } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let mut body = Map::new();
             body.insert("contactId".into(), json!(contact));
             body.insert("sender".into(), json!(sender));
@@ -304,7 +187,7 @@ pub async fn run_engagement(cmd: EngagementCommand) -> anyhow::Result<ExitCode> 
             }
         }
         EngagementCommand::Stop { id, reason, server } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let body = match reason {
                 Some(r) => json!({ "reason": r }),
                 None => json!({}),
@@ -327,7 +210,7 @@ pub async fn run_engagement(cmd: EngagementCommand) -> anyhow::Result<ExitCode> 
             }
         }
         EngagementCommand::Show { id, server } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let e = api.get(&format!("/v1/engagements/{}", seg(&id))).await?;
             let mut pages = pages_of(
                 &api.get(&format!("/v1/engagements/{}/pages", seg(&id)))
@@ -335,7 +218,7 @@ pub async fn run_engagement(cmd: EngagementCommand) -> anyhow::Result<ExitCode> 
             );
             let mut with_receipts = Vec::with_capacity(pages.len());
             for p in pages.drain(..) {
-                let r = api.receipts(s(&p["pageId"])).await?;
+                let r = receipts(&api, s(&p["pageId"])).await?;
                 with_receipts.push((p, r));
             }
             if server.json() {
@@ -352,17 +235,9 @@ pub async fn run_engagement(cmd: EngagementCommand) -> anyhow::Result<ExitCode> 
             }
         }
         EngagementCommand::List { incident, server } => {
-            let api = Api::connect(&server).await?;
-            let path = match &incident {
-                Some(i) => format!(
-                    "/v1/engagements?{}",
-                    url::form_urlencoded::Serializer::new(String::new())
-                        .append_pair("incidentId", i)
-                        .finish()
-                ),
-                None => "/v1/engagements".to_owned(),
-            };
-            let v = api.get(&path).await?;
+            let api = server.connect().await?;
+            let query: Vec<_> = incident.map(|i| ("incidentId", i)).into_iter().collect();
+            let v = api.get(&with_query("/v1/engagements", &query)).await?;
             if server.json() {
                 print_json(&v)?;
             } else {
@@ -370,7 +245,7 @@ pub async fn run_engagement(cmd: EngagementCommand) -> anyhow::Result<ExitCode> 
             }
         }
         EngagementCommand::Escalate { id, server } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let e = api
                 .post(&format!("/v1/engagements/{}/escalate", seg(&id)), json!({}))
                 .await?;
@@ -396,7 +271,7 @@ pub async fn run_page(cmd: PageCommand) -> anyhow::Result<ExitCode> {
             engagement,
             server,
         } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let path = match (&contact, &engagement) {
                 (Some(c), _) => format!("/v1/contacts/{}/pages", seg(c)),
                 (None, Some(e)) => format!("/v1/engagements/{}/pages", seg(e)),
@@ -415,9 +290,9 @@ pub async fn run_page(cmd: PageCommand) -> anyhow::Result<ExitCode> {
             }
         }
         PageCommand::Show { id, server } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let mut p = api.get(&format!("/v1/pages/{}", seg(&id))).await?;
-            let r = api.receipts(&id).await?;
+            let r = receipts(&api, &id).await?;
             if server.json() {
                 p["receipts"] = Value::Array(r);
                 print_json(&p)?;
@@ -432,7 +307,7 @@ pub async fn run_page(cmd: PageCommand) -> anyhow::Result<ExitCode> {
             note,
             server,
         } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let mut body = json!({ "acceptCode": code, "acceptType": accept_type.as_str() });
             if let Some(n) = note {
                 body["note"] = json!(n);
@@ -472,22 +347,6 @@ pub async fn run_page(cmd: PageCommand) -> anyhow::Result<ExitCode> {
 
 // ---------------------------------------------------------------------------------------------
 // text rendering
-
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or("?")
-}
-
-fn ts(v: &Value) -> Option<Timestamp> {
-    v.as_str()?.parse().ok()
-}
-
-/// An instant to the second, UTC; `-` when absent.
-fn when(v: &Value) -> String {
-    match ts(v) {
-        Some(t) => t.round(Unit::Second).unwrap_or(t).to_string(),
-        None => "-".to_owned(),
-    }
-}
 
 /// `+12.3s` after `start`.
 fn since(v: &Value, start: Option<Timestamp>) -> String {
@@ -808,32 +667,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refusals_name_status_kind_message_and_fields() {
-        let v = json!({"error": "invalid-input", "message": "acceptCode: the accept code does not match page e-p1",
-            "errors": [{"field": "acceptCode", "rule": "the accept code does not match page e-p1"}]});
-        let text = refusal(reqwest::StatusCode::BAD_REQUEST, &v, "");
-        assert_eq!(
-            text,
-            "the server refused (400 invalid-input): acceptCode: the accept code does not match page e-p1 (field `acceptCode`)"
-        );
-        let v = json!({"error": "invalid-documents", "message": "2 problems",
-            "errors": [{"field": "a", "rule": "r1"}, {"field": "b", "rule": "r2"}]});
-        let text = refusal(reqwest::StatusCode::BAD_REQUEST, &v, "");
-        assert_eq!(
-            text,
-            "the server refused (400 invalid-documents): 2 problems\n  `a`: r1\n  `b`: r2"
-        );
-        let text = refusal(reqwest::StatusCode::NOT_FOUND, &Value::Null, "");
-        assert_eq!(text, "the server refused (404): Not Found");
-    }
-
-    #[test]
-    fn path_segments_are_escaped() {
-        assert_eq!(seg("abc-1_2.x"), "abc-1_2.x");
-        assert_eq!(seg("a/b c"), "a%2Fb%20c");
-    }
-
-    #[test]
     fn pages_sort_by_creation_then_number() {
         let v = json!({"pages": [
             {"pageId": "e-p10", "createdTime": "2026-01-01T00:00:01Z"},
@@ -851,9 +684,5 @@ mod tests {
     fn receipts_show_offsets_from_the_start() {
         let start = ts(&json!("2026-01-01T00:00:00Z"));
         assert_eq!(since(&json!("2026-01-01T00:00:03.25Z"), start), "+3.2s");
-        assert_eq!(
-            when(&json!("2026-01-01T00:00:03.25Z")),
-            "2026-01-01T00:00:03Z"
-        );
     }
 }

@@ -7,37 +7,25 @@
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::{Context as _, bail};
 use clap::Subcommand;
-use jiff::{Timestamp, Unit};
 use serde_json::{Map, Value, json};
 
-use super::OutputFormat;
-use super::engage::refusal;
+use super::http::{ServerApi, ServerResource, print_json, s, seg, ts, when, with_query};
 
 /// How many timeline events `show` prints.
 const SHOW_EVENTS: usize = 10;
 
-/// The running server the command talks to, and how it prints.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ServerArgs {
-    /// The running engine's URL (incidents live in `tocsin serve`).
-    #[arg(long, env = "TOCSIN_SERVER", default_value = "http://127.0.0.1:7600")]
-    pub server: String,
-    /// Print the server's JSON answer instead of text (same as `--format json`).
-    #[arg(long)]
-    pub json: bool,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+/// What `tocsin incident` works on: incidents live inside `tocsin serve`.
+#[derive(Debug, Clone)]
+pub struct Incidents;
+
+impl ServerResource for Incidents {
+    const SERVER_HELP: &'static str = "The running engine's URL (incidents live in `tocsin serve`)";
+    const WHY_A_SERVER: &'static str = "incidents live inside the server";
 }
 
-impl ServerArgs {
-    fn json(&self) -> bool {
-        self.json || self.format == OutputFormat::Json
-    }
-}
+type ServerArgs = super::http::ServerArgs<Incidents>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 #[value(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -154,121 +142,38 @@ pub enum IncidentCommand {
     },
 }
 
-/// An HTTP client bound to a server that answered `/healthz`.
-struct Api {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    async fn connect(args: &ServerArgs) -> anyhow::Result<Api> {
-        let base = args.server.trim_end_matches('/').to_owned();
-        match super::probe_server(&base, false, Duration::from_secs(30)).await? {
-            Some((client, base)) => Ok(Api { client, base }),
-            None => bail!(
-                "no tocsin server answers at {base}: incidents live inside the server, so start one with `tocsin serve` (or pass --server URL / set TOCSIN_SERVER to the one that runs)"
-            ),
+/// Every item of a paged list (`nextToken`), up to `limit`, `page` per request.
+async fn all_pages(
+    api: &ServerApi,
+    path: &str,
+    mut query: Vec<(&'static str, String)>,
+    key: &str,
+    limit: Option<u64>,
+    page: u64,
+) -> anyhow::Result<Vec<Value>> {
+    let limit = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    let page = usize::try_from(page).unwrap_or(100).clamp(1, 100);
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let want = (limit - out.len()).min(page);
+        query.retain(|(k, _)| !matches!(*k, "maxResults" | "nextToken"));
+        query.push(("maxResults", want.to_string()));
+        if let Some(t) = token.take() {
+            query.push(("nextToken", t));
+        }
+        let v = api.get(&with_query(path, &query)).await?;
+        out.extend(v[key].as_array().cloned().unwrap_or_default());
+        token = v["nextToken"].as_str().map(str::to_owned);
+        if token.is_none() || out.len() >= limit {
+            out.truncate(limit);
+            return Ok(out);
         }
     }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.base);
-        let mut req = self.client.request(method.clone(), &url);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req
-            .send()
-            .await
-            .with_context(|| format!("calling {method} {url}"))?;
-        let status = resp.status();
-        let text = resp
-            .text()
-            .await
-            .with_context(|| format!("reading the answer of {method} {url}"))?;
-        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(v);
-        }
-        Err(anyhow::anyhow!(refusal(status, &v, &text)))
-    }
-
-    async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    /// Every item of a paged list (`nextToken`), up to `limit`, `page` per request.
-    async fn all_pages(
-        &self,
-        path: &str,
-        mut query: Vec<(&'static str, String)>,
-        key: &str,
-        limit: Option<u64>,
-        page: u64,
-    ) -> anyhow::Result<Vec<Value>> {
-        let limit = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
-        let page = usize::try_from(page).unwrap_or(100).clamp(1, 100);
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let want = (limit - out.len()).min(page);
-            query.retain(|(k, _)| !matches!(*k, "maxResults" | "nextToken"));
-            query.push(("maxResults", want.to_string()));
-            if let Some(t) = token.take() {
-                query.push(("nextToken", t));
-            }
-            let v = self.get(&with_query(path, &query)).await?;
-            out.extend(v[key].as_array().cloned().unwrap_or_default());
-            token = v["nextToken"].as_str().map(str::to_owned);
-            if token.is_none() || out.len() >= limit {
-                out.truncate(limit);
-                return Ok(out);
-            }
-        }
-    }
-}
-
-/// `path?k=v&…` with the values form-encoded.
-fn with_query(path: &str, query: &[(&str, String)]) -> String {
-    if query.is_empty() {
-        return path.to_owned();
-    }
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in query {
-        q.append_pair(k, v);
-    }
-    format!("{path}?{}", q.finish())
-}
-
-/// A path segment, percent-encoded (an ARN has `/` and `:`).
-fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
 }
 
 fn incident_path(id: &str, rest: &str) -> String {
     format!("/v1/incidents/{}{rest}", seg(id.trim()))
-}
-
-fn print_json(v: &Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
 }
 
 pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
@@ -281,7 +186,7 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             client_token,
             server,
         } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let mut body = Map::new();
             body.insert("responsePlan".into(), json!(plan));
             if let Some(t) = title {
@@ -328,7 +233,7 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             page_size,
             server,
         } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let mut query = Vec::new();
             if let Some(st) = status {
                 query.push(("status", st.as_str().to_owned()));
@@ -339,15 +244,15 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             if let Some(p) = plan {
                 query.push(("responsePlan", p));
             }
-            let all = api
-                .all_pages(
-                    "/v1/incidents",
-                    query,
-                    "incidentRecordSummaries",
-                    limit,
-                    page_size,
-                )
-                .await?;
+            let all = all_pages(
+                &api,
+                "/v1/incidents",
+                query,
+                "incidentRecordSummaries",
+                limit,
+                page_size,
+            )
+            .await?;
             if server.json() {
                 print_json(&json!({ "incidentRecordSummaries": all }))?;
             } else {
@@ -355,7 +260,7 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             }
         }
         IncidentCommand::Show { id, server } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let rec = api.get(&incident_path(&id, "")).await?["incidentRecord"].take();
             let mut engagements = Vec::new();
             for e in rec["engagements"].as_array().into_iter().flatten() {
@@ -399,7 +304,7 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             impact,
             server,
         } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let mut body = Map::new();
             if let Some(t) = title {
                 body.insert("title".into(), json!(t));
@@ -427,7 +332,7 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             }
         }
         IncidentCommand::Resolve { id, server } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let v = api.post(&incident_path(&id, "/resolve"), json!({})).await?;
             if server.json() {
                 print_json(&v)?;
@@ -451,7 +356,7 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             author,
             server,
         } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let author = author.or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()));
             let mut body = json!({ "content": text });
             if let Some(a) = author {
@@ -472,7 +377,7 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             page_size,
             server,
         } => {
-            let api = Api::connect(&server).await?;
+            let api = server.connect().await?;
             let mut query = vec![(
                 "sortOrder",
                 if desc { "DESCENDING" } else { "ASCENDING" }.to_owned(),
@@ -480,15 +385,15 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             if let Some(t) = event_type {
                 query.push(("eventType", t));
             }
-            let events = api
-                .all_pages(
-                    &incident_path(&id, "/timeline"),
-                    query,
-                    "eventSummaries",
-                    limit,
-                    page_size,
-                )
-                .await?;
+            let events = all_pages(
+                &api,
+                &incident_path(&id, "/timeline"),
+                query,
+                "eventSummaries",
+                limit,
+                page_size,
+            )
+            .await?;
             if server.json() {
                 print_json(&json!({ "eventSummaries": events }))?;
             } else if events.is_empty() {
@@ -503,22 +408,6 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
 
 // ---------------------------------------------------------------------------------------------
 // text rendering
-
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or("?")
-}
-
-fn ts(v: &Value) -> Option<Timestamp> {
-    v.as_str()?.parse().ok()
-}
-
-/// An instant to the second, UTC; `-` when absent.
-fn when(v: &Value) -> String {
-    match ts(v) {
-        Some(t) => t.round(Unit::Second).unwrap_or(t).to_string(),
-        None => "-".to_owned(),
-    }
-}
 
 /// `45s`, `3m12s`, `2h05m`, `3d04h`.
 fn human(d: jiff::SignedDuration) -> String {
@@ -967,10 +856,5 @@ mod tests {
         assert_eq!(human(jiff::SignedDuration::from_secs(45)), "45s");
         assert_eq!(human(jiff::SignedDuration::from_secs(7500)), "2h05m");
         assert_eq!(clip("abcdef", 4), "abc…");
-        assert_eq!(seg("arn:a/b"), "arn%3Aa%2Fb");
-        assert_eq!(
-            with_query("/x", &[("eventType", "Page acknowledged".into())]),
-            "/x?eventType=Page+acknowledged"
-        );
     }
 }

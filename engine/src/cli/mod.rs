@@ -4,6 +4,7 @@
 mod apply;
 mod engage;
 mod exec;
+mod http;
 mod incident;
 mod oncall;
 mod plugin;

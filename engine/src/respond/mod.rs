@@ -106,6 +106,13 @@ impl Responder {
                 ssm_prefix: format!("arn:aws:ssm:{region}:{account}"),
             }),
         };
+        let indexed = r
+            .inner
+            .store
+            .engage_write(|tx| tx.backfill_incident_index())?;
+        if indexed > 0 {
+            tracing::info!(count = indexed, "indexed stored incidents by creation time");
+        }
         let pending = r.inner.store.engage_read(|tx| tx.incident_actions())?;
         if !pending.is_empty() {
             tracing::info!(
@@ -193,7 +200,7 @@ impl Responder {
                 for contact in &plan.engagements {
                     pages.push(r.engage_in(tx, &mut rec, contact, now)?);
                 }
-                tx.put_incident(&rec)?;
+                tx.add_incident(&rec)?;
                 if let Some(token) = &req.client_token {
                     tx.put_incident_token(token, &rec.arn)?;
                 }

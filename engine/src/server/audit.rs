@@ -3,18 +3,16 @@
 //! (see [`crate::audit::is_audited`]) leave a record after the handler answered: time, who,
 //! method, path, resource, source address, request id, status.
 //!
-//! Records go through a queue to one writer thread that appends them in batches (one
-//! transaction per batch), so an audited call waits for neither the writer lock nor an fsync;
-//! `GET /v1/audit` first waits until everything queued before it is committed. A crash can lose
-//! the records of the last few milliseconds, never the configuration changes (those are
-//! committed with the change, in `apply_docs`).
+//! The record is committed before the answer leaves, through the store's group commit (it
+//! shares the transaction and fsync of concurrent writes), so an answered call is audited on
+//! disk; configuration changes are committed with the change itself (`apply_docs`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, HttpBody as _};
-use axum::extract::{ConnectInfo, Extension, Query, Request, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -22,7 +20,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::Deserialize;
-use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument as _;
 
 use super::{AppState, error};
@@ -32,77 +29,26 @@ use crate::audit::{
 };
 use crate::store::Store;
 
-/// Records waiting for the writer at most (then audited calls wait for room).
-const QUEUE: usize = 8192;
-/// Records per transaction at most.
-const BATCH: usize = 512;
 /// Largest answer read to find the resource a creating call made.
 const MAX_PEEK: u64 = 64 * 1024;
 
-enum Msg {
-    Record(Box<AuditRecord>),
-    /// Answered once everything queued before it is committed.
-    Flush(oneshot::Sender<()>),
-}
-
-/// The queue to the audit writer thread (cheap to clone).
+/// Where audit records go (cheap to clone).
 #[derive(Clone)]
 pub struct AuditLog {
-    tx: mpsc::Sender<Msg>,
+    store: Arc<Store>,
 }
 
 impl AuditLog {
-    /// Starts the writer thread; it ends when the last handle is dropped.
-    pub fn start(store: Arc<Store>) -> AuditLog {
-        let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
-        let spawned = std::thread::Builder::new()
-            .name("tocsin-audit".into())
-            .spawn(move || {
-                let mut batch = Vec::new();
-                let mut flushes = Vec::new();
-                while let Some(first) = rx.blocking_recv() {
-                    let mut next = Some(first);
-                    while let Some(msg) = next {
-                        match msg {
-                            Msg::Record(r) => batch.push(*r),
-                            Msg::Flush(f) => flushes.push(f),
-                        }
-                        next = if batch.len() < BATCH {
-                            rx.try_recv().ok()
-                        } else {
-                            None
-                        };
-                    }
-                    if !batch.is_empty() {
-                        let records: Arc<[AuditRecord]> = batch.drain(..).collect();
-                        if let Err(e) = store.append_audit(records.clone()) {
-                            for r in records.iter() {
-                                tracing::error!(error = %e, record = %serde_json::json!(r), "audit record not stored");
-                            }
-                        }
-                    }
-                    for f in flushes.drain(..) {
-                        let _ = f.send(());
-                    }
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the audit writer: API calls are not audited");
-        }
-        AuditLog { tx }
+    pub fn new(store: Arc<Store>) -> AuditLog {
+        AuditLog { store }
     }
 
+    /// Commits the record; a failure is logged with the whole record (the call's own effect
+    /// is already committed and its answer stands).
     async fn record(&self, r: AuditRecord) {
-        if self.tx.send(Msg::Record(Box::new(r))).await.is_err() {
-            tracing::error!("the audit writer is gone: an API call was not audited");
-        }
-    }
-
-    /// Waits until every record queued before this call is committed.
-    pub async fn flush(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Msg::Flush(tx)).await.is_ok() {
-            let _ = rx.await;
+        let records: Arc<[AuditRecord]> = Arc::new([r]);
+        if let Err(e) = self.store.append_audit(records.clone()).await {
+            tracing::error!(error = %e, record = %serde_json::json!(records[0]), "audit record not stored");
         }
     }
 }
@@ -270,7 +216,6 @@ fn parse(p: Params) -> Result<AuditQuery, String> {
 
 async fn query(
     State(state): State<Arc<AppState>>,
-    Extension(log): Extension<AuditLog>,
     params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let q = match params
@@ -280,7 +225,6 @@ async fn query(
         Ok(q) => q,
         Err(message) => return bad(message),
     };
-    log.flush().await;
     let store = state.store.clone();
     match tokio::task::spawn_blocking(move || store.audit_range(&q)).await {
         Ok(Ok(page)) => Json(page).into_response(),

@@ -258,7 +258,8 @@ async fn list_filtered(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiR
     page_of(&state, &b.filters, b.max_results, b.next_token.as_deref())
 }
 
-/// Newest first; `nextToken` is the offset of the next page.
+/// Newest first; `nextToken` names the last record of the page (new incidents never shift the
+/// pages after it).
 fn page_of(
     state: &AppState,
     filters: &[Filter],
@@ -270,38 +271,45 @@ fn page_of(
     if !(1..=100).contains(&max) {
         return Err(OncallApiError::invalid("maxResults", "must be 1-100"));
     }
-    let start: usize = match token {
-        None => 0,
-        Some(t) => t
-            .parse()
-            .map_err(|_| OncallApiError::invalid("nextToken", "is not a token this server gave"))?,
+    let after = match token {
+        None => None,
+        Some(t) => Some(page_token::decode(t).ok_or_else(|| {
+            OncallApiError::invalid("nextToken", "is not a token this server gave")
+        })?),
     };
-    let mut all = state
-        .responder
-        .read(|tx| Ok(tx.incidents()?))?
-        .into_iter()
-        .filter(|r| incident::matches(r, filters))
-        .collect::<Vec<_>>();
-    all.sort_by(|a, b| {
-        b.creation_time
-            .cmp(&a.creation_time)
-            .then(a.arn.cmp(&b.arn))
-    });
-    let page: Vec<Value> = all
+    let (page, next) = state.responder.read(|tx| {
+        Ok(tx.incidents_newest_first(after.as_deref(), max, |r| incident::matches(r, filters))?)
+    })?;
+    let page: Vec<Value> = page
         .iter()
-        .skip(start)
-        .take(max)
         .map(|r| {
             json!({"arn": r.arn, "title": r.title, "status": r.status, "impact": r.impact,
                    "creationTime": r.creation_time, "resolvedTime": r.resolved_time,
                    "incidentRecordSource": r.incident_record_source, "responsePlan": r.response_plan})
         })
         .collect();
-    let next = (start + max < all.len()).then(|| (start + max).to_string());
+    let next = next.map(|k| page_token::encode(&k));
     Ok(ok(
         StatusCode::OK,
         json!({"incidentRecordSummaries": page, "nextToken": next}),
     ))
+}
+
+/// List tokens: the index key of the last record returned, base64url so it stays opaque.
+mod page_token {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    pub fn encode(key: &str) -> String {
+        URL_SAFE_NO_PAD.encode(key)
+    }
+
+    pub fn decode(token: &str) -> Option<String> {
+        let key = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
+        let (nanos, arn) = key.split_once('\u{1f}')?;
+        (nanos.len() == 20 && nanos.bytes().all(|b| b.is_ascii_digit()) && arn.starts_with("arn:"))
+            .then_some(key)
+    }
 }
 
 async fn update(

@@ -61,7 +61,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         // Request ids and the audit log (outermost: they see every answer, 413s included).
         .layer(axum::middleware::from_fn(audit::middleware))
-        .layer(axum::Extension(audit::AuditLog::start(state.store.clone())))
+        .layer(axum::Extension(audit::AuditLog::new(state.store.clone())))
         .with_state(state)
 }
 

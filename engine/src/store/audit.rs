@@ -71,16 +71,17 @@ impl OncallTx<'_> {
 impl Store {
     /// Appends records durably, sharing the commit of concurrent engagement/incident writers
     /// (group commit); returns their keys.
-    pub fn append_audit(
+    pub async fn append_audit(
         &self,
         records: std::sync::Arc<[AuditRecord]>,
     ) -> Result<Vec<String>, StoreError> {
-        self.engage_write_grouped(move |tx| {
+        self.engage_write_grouped_async(move |tx| {
             records
                 .iter()
                 .map(|r| tx.oncall().append_audit(r))
                 .collect()
         })
+        .await
     }
 
     /// The records a query selects, newest first (see [`AuditQuery`]).
@@ -195,8 +196,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn appended_records_come_back_newest_first_by_time_and_resource() {
+    #[tokio::test]
+    async fn appended_records_come_back_newest_first_by_time_and_resource() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.redb")).unwrap();
         let q =
@@ -225,6 +226,7 @@ mod tests {
                 ]
                 .into(),
             )
+            .await
             .unwrap();
         // Same nanosecond: a second sequence number, never an overwrite.
         assert_eq!(keys[0], "00000000100000000000-0000");

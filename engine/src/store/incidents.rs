@@ -20,6 +20,13 @@ const OPEN_DEDUPE: Def = TableDefinition::new("inc_open_dedupe");
 const TOKENS: Def = TableDefinition::new("inc_tokens");
 const ACTIONS: Def = TableDefinition::new("inc_actions");
 const SEEN: Def = TableDefinition::new("ingest_seen");
+/// `<creation unix-nanos:020>\u{1f}<arn>` → empty: records newest first without reading them all.
+const BY_CREATION: Def = TableDefinition::new("inc_by_creation");
+
+fn creation_key(r: &IncidentRecord) -> String {
+    let nanos = u64::try_from(r.creation_time.as_nanosecond().max(0)).unwrap_or(u64::MAX);
+    format!("{nanos:020}\u{1f}{}", r.arn)
+}
 
 /// Work that follows an incident's creation or resolution, done after the commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +87,55 @@ impl EngageTx<'_> {
             .collect())
     }
 
+    /// Stores a new record: [`EngageTx::put_incident`] plus the creation-time index.
+    pub fn add_incident(&self, r: &IncidentRecord) -> Result<(), StoreError> {
+        self.put_incident(r)?;
+        self.tx.put(BY_CREATION, &creation_key(r), &())
+    }
+
+    /// Records newest first, from just below `after` (a key this returned), those `keep` accepts,
+    /// at most `limit`; with the key to continue from when more may follow.
+    pub fn incidents_newest_first(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        keep: impl Fn(&IncidentRecord) -> bool,
+    ) -> Result<(Vec<IncidentRecord>, Option<String>), StoreError> {
+        let (mut out, mut next, mut more) = (Vec::new(), None, false);
+        self.tx.keys_rev(BY_CREATION, after, |key| {
+            let arn = key.split_once('\u{1f}').map_or("", |(_, a)| a);
+            if let Some(r) = self.incident(arn)?
+                && keep(&r)
+            {
+                if out.len() == limit {
+                    more = true;
+                    return Ok(false);
+                }
+                out.push(r);
+                next = Some(key.to_owned());
+            }
+            Ok(true)
+        })?;
+        Ok((out, next.filter(|_| more)))
+    }
+
+    /// Indexes records stored before the creation-time index existed; returns how many.
+    pub fn backfill_incident_index(&self) -> Result<usize, StoreError> {
+        let mut indexed = false;
+        self.tx.keys_rev(BY_CREATION, None, |_| {
+            indexed = true;
+            Ok(false)
+        })?;
+        if indexed {
+            return Ok(0);
+        }
+        let all = self.incidents()?;
+        for r in &all {
+            self.tx.put(BY_CREATION, &creation_key(r), &())?;
+        }
+        Ok(all.len())
+    }
+
     /// Writes a record and keeps the open-dedupe index in step with its status.
     pub fn put_incident(&self, r: &IncidentRecord) -> Result<(), StoreError> {
         if !r.dedupe_string.is_empty() {
@@ -101,6 +157,7 @@ impl EngageTx<'_> {
             self.tx.remove(OPEN_DEDUPE, &r.dedupe_string)?;
         }
         self.delete_timeline(&r.arn)?;
+        self.tx.remove(BY_CREATION, &creation_key(r))?;
         self.tx
             .remove_prefix(ACTIONS, &format!("{}\u{1f}", r.arn))?;
         self.tx.remove(RECORDS, &r.arn)
@@ -154,6 +211,13 @@ mod tests {
     use crate::store::{Store, StoreError};
 
     fn open(id: &str) -> (incident::IncidentRecord, Vec<crate::engage::TimelineEntry>) {
+        open_at(id, Timestamp::UNIX_EPOCH)
+    }
+
+    fn open_at(
+        id: &str,
+        at: Timestamp,
+    ) -> (incident::IncidentRecord, Vec<crate::engage::TimelineEntry>) {
         let plan: ResponsePlan = serde_json::from_value(json!({
             "name": "p", "incidentTemplate": {"title": "T", "impact": 2}
         }))
@@ -174,7 +238,7 @@ mod tests {
             trigger,
             created_by: "test".into(),
         };
-        incident::open(&plan, new, Timestamp::UNIX_EPOCH).unwrap()
+        incident::open(&plan, new, at).unwrap()
     }
 
     #[test]
@@ -216,5 +280,58 @@ mod tests {
                 Ok::<_, StoreError>(())
             })
             .unwrap();
+    }
+
+    #[test]
+    fn pages_are_newest_first_and_a_token_survives_new_incidents() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.redb")).unwrap();
+        let at = |s: i64| Timestamp::from_second(1_800_000_000 + s).unwrap();
+        let add = |id: &str, s: i64| {
+            let (rec, _) = open_at(id, at(s));
+            store.engage_write(|tx| tx.add_incident(&rec)).unwrap();
+        };
+        for (i, id) in ["i1", "i2", "i3", "i4", "i5"].iter().enumerate() {
+            add(id, i as i64);
+        }
+        let ids = |recs: &[incident::IncidentRecord]| -> Vec<String> {
+            recs.iter().map(|r| r.id().to_owned()).collect()
+        };
+        let page = |after: Option<&str>, keep: fn(&incident::IncidentRecord) -> bool| {
+            store
+                .engage_read(|tx| tx.incidents_newest_first(after, 2, keep))
+                .unwrap()
+        };
+        let (first, token) = page(None, |_| true);
+        assert_eq!(ids(&first), ["i5", "i4"]);
+        // A newer incident does not shift the next page.
+        add("i6", 10);
+        let (second, token) = page(token.as_deref(), |_| true);
+        assert_eq!(ids(&second), ["i3", "i2"]);
+        let (last, token) = page(token.as_deref(), |_| true);
+        assert_eq!(ids(&last), ["i1"]);
+        assert!(token.is_none(), "no token after the last page");
+        // A filter skips records; a full page with nothing after it has no token.
+        let (odd, token) = page(None, |r| r.id() != "i6" && r.id() != "i4" && r.id() != "i2");
+        assert_eq!(ids(&odd), ["i5", "i3"]);
+        let (rest, token) = page(token.as_deref(), |r| {
+            r.id() != "i6" && r.id() != "i4" && r.id() != "i2"
+        });
+        assert_eq!(ids(&rest), ["i1"]);
+        assert!(token.is_none());
+        // Deleted records leave the index; an index-less store is backfilled once.
+        let (i3, _) = open_at("i3", at(2));
+        store.engage_write(|tx| tx.delete_incident(&i3)).unwrap();
+        let (all, _) = store
+            .engage_read(|tx| tx.incidents_newest_first(None, 100, |_| true))
+            .unwrap();
+        assert_eq!(ids(&all), ["i6", "i5", "i4", "i2", "i1"]);
+        assert_eq!(
+            store
+                .engage_write(|tx| tx.backfill_incident_index())
+                .unwrap(),
+            0,
+            "an indexed store is left alone"
+        );
     }
 }

@@ -93,6 +93,26 @@ fn range_in<T: DeserializeOwned>(
     Ok(out)
 }
 
+/// Keys below `before` (all when `None`), greatest first, while `f` says go on.
+fn keys_rev_in(
+    t: &impl ReadableTable<&'static str, &'static [u8]>,
+    before: Option<&str>,
+    f: &mut dyn FnMut(&str) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let iter = match before {
+        Some(b) => t.range(..b),
+        None => t.range::<&str>(..),
+    }
+    .map_err(|e| io("scan on-call table")(e.to_string()))?;
+    for row in iter.rev() {
+        let (k, _) = row.map_err(|e| io("scan on-call table")(e.to_string()))?;
+        if !f(k.value())? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 impl OncallTx<'_> {
     pub(super) fn get<T: DeserializeOwned>(
         &self,
@@ -130,6 +150,28 @@ impl OncallTx<'_> {
                     .open_table(def)
                     .map_err(|e| io("open on-call table")(e.to_string()))?;
                 range_in(&t, def.name(), prefix)
+            }
+        }
+    }
+
+    /// Walks the keys of `def` below `before`, greatest first, while `f` says go on.
+    pub(super) fn keys_rev(
+        &self,
+        def: Def,
+        before: Option<&str>,
+        mut f: impl FnMut(&str) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        match &self.inner {
+            Inner::Read(tx) => match tx.open_table(def) {
+                Ok(t) => keys_rev_in(&t, before, &mut f),
+                Err(TableError::TableDoesNotExist(_)) => Ok(()),
+                Err(e) => Err(io("open on-call table")(e.to_string())),
+            },
+            Inner::Write(tx) => {
+                let t = tx
+                    .open_table(def)
+                    .map_err(|e| io("open on-call table")(e.to_string()))?;
+                keys_rev_in(&t, before, &mut f)
             }
         }
     }
