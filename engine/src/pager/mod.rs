@@ -114,13 +114,19 @@ impl Pager {
     /// StartEngagement; an idempotency token already used returns the first engagement.
     pub async fn start_engagement(&self, req: StartEngagement) -> Result<Engagement, PagerError> {
         let me = self.clone();
-        let (eng, after) = self
-            .inner
-            .store
-            .engage_write_grouped_async(move |tx| me.start_in(tx, req.clone(), Timestamp::now()))
-            .await?;
-        self.run_after_commit(after);
-        Ok(eng)
+        detached(async move {
+            let starter = me.clone();
+            let (eng, after) = me
+                .inner
+                .store
+                .engage_write_grouped_async(move |tx| {
+                    starter.start_in(tx, req.clone(), Timestamp::now())
+                })
+                .await?;
+            me.run_after_commit(after);
+            Ok(eng)
+        })
+        .await
     }
 
     /// Starts an engagement inside the caller's transaction (an incident opening pages in the
@@ -177,13 +183,17 @@ impl Pager {
     ) -> Result<T, PagerError> {
         // Concurrent decisions (acks, stops, callbacks) share one commit.
         let me = self.clone();
-        let (value, sends) = self
-            .inner
-            .store
-            .engage_write_grouped_async(move |tx| me.apply(tx, &id, Timestamp::now(), &f))
-            .await?;
-        self.after_commit(sends);
-        Ok(value)
+        detached(async move {
+            let decider = me.clone();
+            let (value, sends) = me
+                .inner
+                .store
+                .engage_write_grouped_async(move |tx| decider.apply(tx, &id, Timestamp::now(), &f))
+                .await?;
+            me.after_commit(sends);
+            Ok(value)
+        })
+        .await
     }
 
     fn apply<T>(
@@ -706,6 +716,24 @@ pub struct AfterCommit(Vec<Sent>);
 enum Sent {
     Notify(Notification),
     Timer(Timer),
+}
+
+/// Runs `work` as a task of its own: once its commit is on disk, what it decided (notifications,
+/// follow-ups) goes out even when the caller stops waiting — an HTTP client that hangs up drops
+/// the handler's future, and with it anything not yet done.
+pub(crate) async fn detached<T, E>(
+    work: impl Future<Output = Result<T, E>> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    tokio::spawn(work).await.unwrap_or_else(|e| {
+        Err(E::from(StoreError::Io {
+            op: "background task",
+            message: e.to_string(),
+        }))
+    })
 }
 
 /// Page ids are `<engagement>-p<n>`.

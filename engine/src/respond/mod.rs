@@ -15,7 +15,7 @@ use crate::incident::{
     self, IncidentRecord, IncidentUpdate, NewIncident, RelatedItem, ResponsePlan, TriggerInfo,
 };
 use crate::oncall::OncallError;
-use crate::pager::{AfterCommit, Pager, PagerError, StartEngagement};
+use crate::pager::{AfterCommit, Pager, PagerError, StartEngagement, detached};
 use crate::plugin::{CallContext, PluginHost};
 use crate::store::{EngageTx, IncidentAction, Store, StoreError};
 
@@ -135,6 +135,14 @@ impl Responder {
         &self,
         req: StartIncident,
     ) -> Result<(Outcome, IncidentRecord), RespondError> {
+        let me = self.clone();
+        detached(async move { me.start_incident_now(req).await }).await
+    }
+
+    async fn start_incident_now(
+        &self,
+        req: StartIncident,
+    ) -> Result<(Outcome, IncidentRecord), RespondError> {
         let r = self.clone();
         let (outcome, record, (pages, actions)) = self
             .inner
@@ -236,7 +244,16 @@ impl Responder {
         trigger: TriggerInfo,
         replay_key: Option<String>,
     ) -> Result<Option<IncidentRecord>, RespondError> {
-        let plan = plan.to_owned();
+        let (me, plan) = (self.clone(), plan.to_owned());
+        detached(async move { me.trigger_resolved_now(plan, trigger, replay_key).await }).await
+    }
+
+    async fn trigger_resolved_now(
+        &self,
+        plan: String,
+        trigger: TriggerInfo,
+        replay_key: Option<String>,
+    ) -> Result<Option<IncidentRecord>, RespondError> {
         let r = self.clone();
         let (rec, actions) = self
             .inner
@@ -341,7 +358,16 @@ impl Responder {
         u: IncidentUpdate,
         by: String,
     ) -> Result<IncidentRecord, RespondError> {
-        let arn = arn.to_owned();
+        let (me, arn) = (self.clone(), arn.to_owned());
+        detached(async move { me.update_now(arn, u, by).await }).await
+    }
+
+    async fn update_now(
+        &self,
+        arn: String,
+        u: IncidentUpdate,
+        by: String,
+    ) -> Result<IncidentRecord, RespondError> {
         let r = self.clone();
         let (rec, actions) = self
             .inner
